@@ -1,0 +1,212 @@
+"""The command line: a thin layer over grader.grade's keyword-only functions.
+
+Exit codes: 0 when something was graded (whatever the scores), 1 when nothing could be
+graded (wrong path, empty folder, every file unusable), 2 for a usage error or an
+unknown pack."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from grader.packs import PackError, list_packs, load_pack, project_root
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnngrade", description="Auto-grader for RNN lab assignments.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="packs and their rubric totals")
+
+    grade = sub.add_parser("grade", help="grade submissions (TA)")
+    grade.add_argument("pack")
+    grade.add_argument("paths", nargs="+", type=Path)
+    _common(grade)
+    grade.add_argument("--out", type=Path, default=None, help="output folder (default ./grading/PACK)")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    grade.add_argument("--manual", type=Path, default=None, help="TA scores CSV: student + manual item ids")
+
+    check = sub.add_parser("check", help="self-check one submission (public checks)")
+    check.add_argument("pack")
+    check.add_argument("files", nargs="+", type=Path)
+    _common(check)
+
+    demo = sub.add_parser("demo", help="grade the bundled example submissions of every pack")
+    demo.add_argument("--out", type=Path, default=Path("grading/demo"))
+    demo.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    demo.add_argument("--pack", action="append", default=None, help="only these packs")
+
+    gs = sub.add_parser("gradescope", help="build a Gradescope autograder zip")
+    gs.add_argument("pack")
+    gs.add_argument("-o", "--output", type=Path, default=Path("autograder.zip"))
+
+    data = sub.add_parser("data", help="provision data files (MNIST, Gutenberg texts, ...)")
+    data.add_argument("action", choices=["fetch", "verify"])
+    data.add_argument("--data-dir", default=None)
+    return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", type=float, default=None, help="seconds per submission run")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--train", choices=["full", "budget"], default=None,
+                   help="full: the student's training as written; budget: capped, provisional")
+    p.add_argument("--seed", type=int, default=None, help="input seed (default: fresh, recorded)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="rnngrade: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        return {"list": cmd_list, "grade": cmd_grade, "check": cmd_check, "demo": cmd_demo,
+                "gradescope": cmd_gradescope, "data": cmd_data}[args.command](args)
+    except PackError as exc:
+        print(f"rnngrade: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_list(_args) -> int:
+    for spec in list_packs():
+        auto = sum(i.points for i in spec.items if i.kind == "auto")
+        print(f"{spec.id:<16} {spec.total:>5g} points ({auto:g} auto, {spec.total - auto:g} manual)  {spec.title}")
+    return 0
+
+
+def _data_dir(value: str | None) -> Path | None:
+    try:
+        from grader.data import resolve_data_dir
+    except ImportError:
+        return Path(value) if value else None
+    return resolve_data_dir(value)
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return None
+    started = time.perf_counter()
+
+    def report(done: int, total: int, result) -> None:
+        elapsed = time.perf_counter() - started
+        eta = elapsed / done * (total - done)
+        bar = "#" * int(20 * done / total)
+        print(f"\r[{bar:<20}] {done}/{total} {result.student[:24]:<24} "
+              f"{result.score:g}/{result.max_score:g}  ETA {eta:4.0f}s", end="" if done < total else "\n",
+              file=sys.stderr, flush=True)
+
+    return report
+
+
+def cmd_grade(args) -> int:
+    from grader import terminal
+    from grader.grade import grade_batch, write_outputs
+
+    load_pack(args.pack)  # unknown pack: exit 2 before anything else
+    out = args.out or Path("grading") / args.pack
+    batch = grade_batch(pack_id=args.pack, paths=args.paths, jobs=max(1, args.jobs), timeout=args.timeout,
+                        data_dir=_data_dir(args.data_dir), manual=args.manual, mode=args.train or "budget",
+                        seed=args.seed, progress=_progress(True))
+    for path, reason in batch.failures:
+        print(f"rnngrade: {reason}", file=sys.stderr)
+    if batch.results:
+        write_outputs(batch, out)
+        print(terminal.render_batch(batch))
+        print(f"reports: {out / 'index.html'}  gradebook: {out / 'grades.csv'}")
+    else:
+        print("rnngrade: nothing could be graded", file=sys.stderr)
+    return batch.return_code
+
+
+def cmd_check(args) -> int:
+    from grader import terminal
+    from grader.discover import Submission
+    from grader.grade import grade_submission
+    from grader.sandbox import Worker
+
+    pack = load_pack(args.pack)
+    files = [f for f in args.files]
+    for f in files:
+        if not f.is_file():
+            print(f"rnngrade: {f}: no such file", file=sys.stderr)
+            return 1
+    worker = Worker(imports=pack.spec.warm)
+    try:
+        result = grade_submission(pack, Submission(files[0].stem, tuple(files)), worker=worker,
+                                  seed=args.seed if args.seed is not None else int(time.time()),
+                                  mode=args.train or "budget", data_dir=_data_dir(args.data_dir),
+                                  timeout=args.timeout, public_only=True)
+    finally:
+        worker.close()
+    print(terminal.render(result, color=sys.stdout.isatty()))
+    return 1 if result.error else 0
+
+
+def cmd_demo(args) -> int:
+    from grader import terminal
+    from grader.grade import grade_batch, write_outputs
+    from grader.sandbox import WorkerPool
+
+    root = project_root() / "submissions"
+    packs = [s for s in list_packs() if (root / s.id).is_dir() and (not args.pack or s.id in args.pack)]
+    if not packs:
+        print("rnngrade: no example submissions found", file=sys.stderr)
+        return 1
+    mismatches = 0
+    for spec in packs:
+        pool = WorkerPool(imports=spec.warm, size=max(1, args.jobs))
+        try:
+            batch = grade_batch(pack_id=spec.id, paths=[root / spec.id], jobs=max(1, args.jobs), pool=pool,
+                                data_dir=_data_dir(None), seed=1234, progress=_progress(True))
+        finally:
+            pool.close()
+        write_outputs(batch, args.out / spec.id)
+        print(f"\n== {spec.id}: {spec.title}")
+        print(terminal.render_batch(batch))
+        mismatches += _compare_expected(batch, root / spec.id)
+        print(f"reports: {args.out / spec.id / 'index.html'}")
+    print(f"\ndemo: {'all example submissions got their expected scores' if not mismatches else f'{mismatches} example submission(s) differ from expected.json'}")
+    return 0 if not mismatches else 1
+
+
+def _compare_expected(batch, folder: Path) -> int:
+    mismatches = 0
+    for result in batch.results:
+        expected_path = folder / result.student / "expected.json"
+        if not expected_path.exists():
+            continue
+        expected = json.loads(expected_path.read_text())
+        got = {i.id: i.points for i in result.items}
+        wrong = {k: (v, got.get(k)) for k, v in expected.get("items", {}).items() if got.get(k) != v}
+        if "total" in expected and abs(result.auto_score - expected["total"]) > 1e-6:
+            wrong["auto total"] = (expected["total"], result.auto_score)
+        if wrong:
+            mismatches += 1
+            print(f"  ! {result.student}: expected/got {wrong}")
+    return mismatches
+
+
+def cmd_gradescope(args) -> int:
+    from grader.gradescope import build_autograder
+
+    path = build_autograder(pack_id=args.pack, output=args.output)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from grader import data
+
+    directory = data.resolve_data_dir(args.data_dir)
+    if args.action == "fetch":
+        lines = data.fetch(directory)
+        for line in lines:
+            print(line)
+    problems = 0
+    for name, ok, message in data.verify(directory):
+        problems += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: {message}")
+    return 1 if problems else 0

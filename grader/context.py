@@ -1,0 +1,292 @@
+"""The `ctx` a pack's check functions receive, and `Run`: one student unit executing in
+a sandboxed child, answering probes. Everything here lives on the trusted side."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from grader import banned as banned_mod
+from grader.load import SourceUnit
+from grader.outcomes import Figure, StudentError, UnitRun
+from grader.packs import Pack
+from grader.protocol import TensorMark
+from grader.sandbox import Limits, SandboxLost, Session, StudentRaised, Worker
+
+PROBE_TIMEOUT = 30.0
+
+
+class UnitMissing(Exception):
+    """The submission has no file for a unit an item needs."""
+
+    def __init__(self, unit: str, reason: str):
+        super().__init__(reason)
+        self.unit, self.reason = unit, reason
+
+
+class Memo:
+    """Batch-wide cache of reference outputs: computed once per input set, not per student."""
+
+    def __init__(self) -> None:
+        self._values: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+        self._key_locks: dict[Any, threading.Lock] = {}
+
+    def get(self, key: Any, fn: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+            lock = self._key_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._values:
+                    return self._values[key]
+            value = fn()
+            with self._lock:
+                self._values[key] = value
+            return value
+
+
+class Run:
+    """One unit of the submission, executed once in a fresh child; probes run after it."""
+
+    def __init__(self, unit: SourceUnit, session: Session | None, *, timeout: float):
+        self.unit = unit
+        self.session = session
+        self.timeout = timeout
+        self.errors: list[StudentError] = []
+        self.status = "not-run"
+        self.seconds = 0.0
+        self.skipped = 0
+        self.defined: list[str] = []
+        self.banned_calls: list[dict] = []
+        self._figures: list[dict] | None = None
+        self._final_stdout: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def execute(self, *, as_main: bool, prelude: str | None, probes: str | None, banned: list[str]) -> None:
+        started = time.perf_counter()
+        request = {"op": "exec", "source": self.unit.source, "filename": self.unit.filename,
+                   "as_main": as_main, "module": Path(self.unit.filename).stem,
+                   "cells": [list(c) for c in self.unit.cells] if self.unit.cells else None,
+                   "prelude": prelude, "probes": probes, "banned": banned, "timeout": self.timeout}
+        try:
+            header, _ = self._request(request, timeout=self.timeout)
+        except SandboxLost as lost:
+            self.status = lost.status
+            self.errors = [StudentError(lost.status.capitalize(), lost.reason)]
+            return
+        finally:
+            self.seconds = time.perf_counter() - started
+        self.errors = [self._student_error(e) for e in header.get("errors", []) if isinstance(e, dict)]
+        self.skipped = int(header.get("skipped", 0) or 0)
+        self.defined = [d for d in header.get("defined", []) if isinstance(d, str)]
+        kinds = [e.get("kind") for e in header.get("errors", []) if isinstance(e, dict)]
+        if header.get("timed_out"):
+            self.status = "timeout"
+        elif "exit" in kinds:
+            self.status = "exit"
+        elif "memory" in kinds:
+            self.status = "memory"
+        else:
+            self.status = "error" if self.errors else "ok"
+
+    def _request(self, header: dict, values: dict | None = None, *, timeout: float) -> tuple[dict, Any]:
+        if self.session is None:
+            raise SandboxLost("the code could not be run", "crashed")
+        reply, out = self.session.request(header, values, timeout=timeout)
+        calls = reply.get("banned_calls")
+        if isinstance(calls, list):
+            for call in calls:
+                if isinstance(call, dict) and call not in self.banned_calls:
+                    self.banned_calls.append(call)
+        return reply, out
+
+    def _student_error(self, raw: dict) -> StudentError:
+        lineno = raw.get("lineno") if isinstance(raw.get("lineno"), int) else None
+        return StudentError(str(raw.get("type", "Error"))[:100], str(raw.get("message", ""))[:1000],
+                            lineno, self.unit.line(lineno), str(raw.get("traceback", ""))[-4000:],
+                            self.unit.where(lineno))
+
+    # -- probes ------------------------------------------------------------------------
+
+    @property
+    def error(self) -> StudentError | None:
+        return self.errors[0] if self.errors else None
+
+    @property
+    def alive(self) -> bool:
+        return self.session is not None and self.session.lost is None
+
+    def probe(self, code: str, bind: dict | None = None, want: tuple | list = (), *,
+              where: str = "probe", timeout: float | None = None) -> dict:
+        """Run a trusted snippet in the child; returns the wanted names that exist.
+        Raises StudentRaised if student code raised, SandboxLost if the child is gone."""
+        header, values = self._request({"op": "probe", "code": code, "want": list(want), "where": where,
+                                        "timeout": timeout or PROBE_TIMEOUT},
+                                       bind or {}, timeout=timeout or PROBE_TIMEOUT)
+        if not header.get("ok"):
+            error = header.get("error") if isinstance(header.get("error"), dict) else {}
+            if error.get("kind") == "timeout":
+                raise StudentRaised(StudentError("Timeout", "the code did not finish within the time limit"))
+            raise StudentRaised(self._student_error(error))
+        return values if isinstance(values, dict) else {}
+
+    @property
+    def stdout(self) -> str:
+        if self._final_stdout is not None:
+            return self._final_stdout
+        return self.session.stdout() if self.session else ""
+
+    @property
+    def figures(self) -> list[dict]:
+        """Figures drawn so far: dicts with `png` (bytes or None) and `axes` (title,
+        xlabel, ylabel, n_images, n_lines, texts per axes), `suptitle`."""
+        if self._figures is None or self.alive:
+            raw: list = []
+            if self.alive:
+                try:
+                    header, _ = self._request({"op": "figures"}, timeout=20)
+                    raw = header.get("figures") or []
+                except SandboxLost:
+                    raw = []
+            self._figures = self._read_figures(raw)
+        return self._figures
+
+    def _read_figures(self, raw: list) -> list[dict]:
+        figures = []
+        for meta in raw if isinstance(raw, list) else []:
+            if not isinstance(meta, dict):
+                continue
+            axes = [a for a in meta.get("axes", []) if isinstance(a, dict)] if isinstance(meta.get("axes"), list) else []
+            png = self.session.figure_png(meta.get("file")) if self.session else None
+            figures.append({"png": png, "axes": axes, "suptitle": str(meta.get("suptitle") or "")})
+        return figures
+
+    def close(self) -> UnitRun:
+        if self.session is not None:
+            was_alive = self.alive
+            raw = self.session.close()
+            if was_alive:
+                self._figures = self._read_figures(raw)
+            self._final_stdout = self.session.stdout()
+        figures = tuple(Figure(f["png"], f.get("suptitle") or _fig_title(f), self.unit.name)
+                        for f in (self._figures or []) if f.get("png"))
+        notes = []
+        if self.unit.neutralised:
+            notes.append("not run (shell lines and magics): " + "; ".join(self.unit.neutralised[:10]))
+        if self.skipped:
+            notes.append(f"after the first error, {self.skipped} statement(s) were skipped "
+                         "(definitions below it were still run)" if not self.unit.is_notebook
+                         else f"{self.skipped} statement(s) in failing cells were skipped")
+        return UnitRun(self.unit.name, self.unit.filename, self.status,  # type: ignore[arg-type]
+                       self.error, self._final_stdout or "", figures, self.seconds, tuple(notes))
+
+
+def _fig_title(fig: dict) -> str:
+    titles = [a.get("title", "") for a in fig.get("axes", []) if a.get("title")]
+    return "; ".join(titles[:3])
+
+
+class Ctx:
+    """What a check function sees. One per submission; `item_id` is set per item."""
+
+    def __init__(self, *, pack: Pack, units: dict[str, SourceUnit], missing: dict[str, str],
+                 worker: Worker | None, seed: int, mode: str, data_dir: Path | None, memo: Memo,
+                 timeout: float, hidden: list[str] = ()):
+        self.pack, self.spec = pack, pack.spec
+        self.units, self.missing = units, missing
+        self.worker, self.seed, self.mode = worker, seed, mode
+        self.data_dir, self.memo_store, self.timeout = data_dir, memo, timeout
+        self.hidden = list(hidden)
+        self.item_id: str | None = None
+        self.notes: list[str] = []
+        self.provisional_items: set[str] = set()
+        self.local: dict[str, Any] = {}  # per-submission scratch for check functions (shared observations)
+        self._runs: dict[Any, Run] = {}
+
+    # -- inputs and reference ----------------------------------------------------------
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """A generator seeded by (batch seed, item): every student of a batch gets the same
+        inputs, so reference outputs are computed once."""
+        number = self.spec.item(self.item_id).number if self.item_id else 0
+        return np.random.default_rng([self.seed, number])
+
+    @property
+    def reference(self):
+        return self.pack.reference
+
+    def reference_module(self, relative: str):
+        return self.pack.reference_module(relative)
+
+    def memo(self, key: Any, fn: Callable[[], Any]) -> Any:
+        return self.memo_store.get((self.spec.id, self.seed, key), fn)
+
+    def tol(self, item_id: str | None = None) -> dict:
+        return dict(self.spec.tolerances.get(item_id or self.item_id or "", {}))
+
+    def tier(self, item_id: str, value: float) -> float:
+        for threshold, points in sorted(self.spec.tiers.get(item_id, []), key=lambda t: -t[0]):
+            if value >= threshold:
+                return float(points)
+        return 0.0
+
+    @staticmethod
+    def tensor(array: np.ndarray, requires_grad: bool = False) -> TensorMark:
+        return TensorMark(np.asarray(array), requires_grad)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def provisional(self, item_id: str | None = None) -> None:
+        """Marks an item's figure as provisional (budget mode)."""
+        self.provisional_items.add(item_id or self.item_id or "")
+
+    # -- the student's code --------------------------------------------------------------
+
+    def source(self, unit: str = "main") -> str | None:
+        return self.units[unit].source if unit in self.units else None
+
+    def tree(self, unit: str = "main"):
+        return self.units[unit].tree() if unit in self.units else None
+
+    def unit(self, unit: str = "main") -> SourceUnit:
+        if unit not in self.units:
+            raise UnitMissing(unit, self.missing.get(unit, f"no file for {unit}"))
+        return self.units[unit]
+
+    def run(self, unit: str = "main", *, files: dict[str, Any] | None = None, prelude: str | None = None,
+            timeout: float | None = None, key: str | None = None) -> Run:
+        """The unit executed in a fresh sandboxed child (cached per unit, files, prelude)."""
+        source_unit = self.unit(unit)
+        cache_key = (unit, key, tuple(sorted((files or {}).keys())), prelude)
+        if cache_key in self._runs:
+            return self._runs[cache_key]
+        spec_unit = self.spec.unit(unit)
+        limit = timeout or self.timeout
+        session = None
+        if self.worker is not None:
+            payload = {source_unit.filename: source_unit.path.read_bytes()}
+            payload.update(files or {})
+            session = self.worker.start(files=payload, hidden=self.hidden,
+                                        limits=Limits(memory=self.spec.memory_mb << 20))
+        run = Run(source_unit, session, timeout=limit)
+        self._runs[cache_key] = run
+        bans = [b for b in self.spec.banned if unit in b.units]
+        run.execute(as_main=spec_unit.as_main, prelude=prelude, probes=self.pack.probes_source,
+                    banned=banned_mod.runtime_apis(tuple(bans)))
+        return run
+
+    @property
+    def runs(self) -> list[Run]:
+        return list(self._runs.values())
+
+    def close(self) -> list[UnitRun]:
+        return [run.close() for run in self._runs.values()]

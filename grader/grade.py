@@ -1,0 +1,269 @@
+"""The pipeline, end to end: discover -> load -> sandbox -> checks -> score -> report.
+Keyword-only functions; the command line is a thin layer over them."""
+from __future__ import annotations
+
+import csv
+import inspect
+import logging
+import secrets
+import sys
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, Iterable
+
+from grader import banned as banned_mod
+from grader import score
+from grader.context import Ctx, Memo, UnitMissing
+from grader.discover import Submission, discover
+from grader.load import LoadError, SourceUnit, answer_texts, extract_answer, load_file, match_units
+from grader.outcomes import BatchResult, Check, ItemScore, SubmissionResult
+from grader.packs import Pack, load_pack
+from grader.sandbox import SandboxLost, StudentRaised, Worker, WorkerPool, confinement_level
+
+log = logging.getLogger("rnngrade")
+
+
+def default_timeout(pack: Pack, mode: str) -> float:
+    if mode == "full" and pack.spec.timeout_full:
+        return pack.spec.timeout_full
+    return pack.spec.timeout
+
+
+# -- one submission ----------------------------------------------------------------------
+
+
+def load_units(pack: Pack, files: Iterable[Path]) -> tuple[dict[str, SourceUnit], dict[str, str]]:
+    """Source units found, and a one-line reason for every unit that is missing or unusable."""
+    files = list(files)
+    units, missing = {}, {}
+    chosen = match_units(pack.spec, files)
+    for unit in pack.spec.units:
+        path = chosen.get(unit.name)
+        if path is None:
+            wanted = " or ".join(unit.patterns[:3])
+            missing[unit.name] = f"no file for {unit.name} was submitted (expected {wanted})"
+            continue
+        try:
+            units[unit.name] = load_file(path, unit.name)
+        except LoadError as exc:
+            missing[unit.name] = str(exc)
+    return units, missing
+
+
+def _syntax_problem(unit: SourceUnit) -> str | None:
+    try:
+        compile(unit.source, unit.filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{unit.filename} has a syntax error at {unit.where(exc.lineno)}: {exc.msg}"
+    except ValueError as exc:  # null bytes
+        return f"{unit.filename} cannot be compiled: {exc}"
+    return None
+
+
+def _run_check(fn: Callable, ctx: Ctx) -> tuple[list[Check], str | None]:
+    """The envelope around a check function: a crash, a timeout, a lost child or student
+    code raising inside a probe is a result for this item, never an escaping exception.
+    Check functions may return a list or yield checks one by one (then the checks done
+    before a failure keep their points)."""
+    checks: list[Check] = []
+    try:
+        result = fn(ctx)
+        if inspect.isgenerator(result):
+            for check in result:
+                checks.append(check)
+        else:
+            checks = list(result or [])
+        return checks, None
+    except UnitMissing as exc:
+        return checks, exc.reason
+    except SandboxLost as exc:
+        return checks, f"the run was lost: {exc.reason}"
+    except StudentRaised as exc:
+        err = exc.error
+        where = f" at {err.where}" if err.where else ""
+        line = f" (`{err.line}`)" if err.line else ""
+        return checks, f"your code raised {err.type}: {err.message}{where}{line}"
+    except Exception as exc:  # a bug in the pack's check: say so, do not blame the student
+        log.error("check %s failed:\n%s", ctx.item_id, traceback.format_exc())
+        return checks, f"grader error while checking this item ({type(exc).__name__}: {exc}); tell your TA"
+
+
+def _ban_reasons(pack: Pack, units: dict[str, SourceUnit], runtime: dict[str, list[dict]]
+                 ) -> dict[str, list[str]]:
+    """item id -> reasons it is zeroed by a banned API (static and run time)."""
+    reasons: dict[str, list[str]] = {}
+    for unit_name, unit in units.items():
+        bans = tuple(b for b in pack.spec.banned if unit_name in b.units)
+        for ban, use in banned_mod.find_banned(unit.source, bans):
+            text = f"banned API {use.api} used at {unit.where(use.lineno)}: `{use.code}`"
+            for item_id in ban.zeroes:
+                reasons.setdefault(item_id, []).append(text + (f" ({ban.message})" if ban.message else ""))
+        for call in runtime.get(unit_name, []):
+            api = str(call.get("api", ""))
+            lineno = call.get("lineno") if isinstance(call.get("lineno"), int) else None
+            for ban in bans:
+                if api in ban.apis or any(api.startswith(p + ".") for p in ban.prefixes):
+                    text = f"banned API {api} was called at run time from {unit.where(lineno)}"
+                    for item_id in ban.zeroes:
+                        if not any(api in r for r in reasons.get(item_id, [])):
+                            reasons.setdefault(item_id, []).append(text)
+    return reasons
+
+
+def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | None, seed: int,
+                     mode: str = "budget", data_dir: Path | None = None, timeout: float | None = None,
+                     memo: Memo | None = None, manual_scores: dict[str, dict[str, float]] | None = None,
+                     public_only: bool = False) -> SubmissionResult:
+    started = time.perf_counter()
+    spec = pack.spec
+    units, missing = load_units(pack, submission.files)
+    for name, unit in list(units.items()):
+        problem = _syntax_problem(unit)
+        if problem:
+            missing[name] = problem
+            del units[name]
+    ctx = Ctx(pack=pack, units=units, missing=missing, worker=worker, seed=seed, mode=mode,
+              data_dir=data_dir, memo=memo or Memo(), timeout=timeout or default_timeout(pack, mode),
+              hidden=_hidden_paths(pack))
+    texts = answer_texts(list(submission.files), list(units.values()))
+    ta = (manual_scores or {}).get(submission.student, {})
+    items: list[ItemScore] = []
+    for item in spec.items:
+        if public_only and not item.public:
+            continue
+        ctx.item_id = item.id
+        if item.kind == "manual":
+            items.append(score.manual_item(item, answer=extract_answer(texts, item.question or ""),
+                                           ta_points=ta.get(item.id)))
+            continue
+        absent = [missing[u] for u in item.units if u in missing]
+        if absent:
+            items.append(score.zero_item(score.score_item(item, []), absent[0]))
+            continue
+        fn = pack.checks.get(item.id)
+        if fn is None:
+            items.append(score.zero_item(score.score_item(item, []), "this item has no automatic check yet"))
+            continue
+        checks, reason = _run_check(fn, ctx)
+        items.append(score.score_item(item, checks, reason=reason,
+                                      provisional=item.id in ctx.provisional_items))
+    ctx.item_id = None
+    runtime = {}
+    for run in ctx.runs:
+        runtime.setdefault(run.unit.name, []).extend(run.banned_calls)
+    bans = _ban_reasons(pack, units, runtime)
+    items = [score.zero_item(i, "; ".join(bans[i.id])) if i.id in bans and i.kind == "auto" else i
+             for i in items]
+    unit_runs = tuple(ctx.close())
+    notes = list(ctx.notes)
+    for name, reason in missing.items():
+        notes.insert(0, reason)
+    return SubmissionResult(pack=spec.id, pack_title=spec.title, student=submission.student,
+                            items=tuple(items), seed=seed,
+                            sandbox=worker.level if worker else "not run", runs=unit_runs,
+                            notes=tuple(notes), error=_submission_error(units, missing),
+                            seconds=time.perf_counter() - started,
+                            student_seconds=sum(r.seconds for r in unit_runs), mode=mode)
+
+
+def _submission_error(units: dict, missing: dict) -> str | None:
+    if units:
+        return None
+    return "; ".join(missing.values()) or "nothing could be graded"
+
+
+def _hidden_paths(pack: Pack) -> list[str]:
+    from grader.packs import project_root
+
+    root = project_root()
+    return [str(root / "reference"), str(root / "assignments"), str(root / "submissions"), str(root / "tests")]
+
+
+# -- a batch ---------------------------------------------------------------------------------
+
+
+def read_manual_scores(path: Path | None) -> dict[str, dict[str, float]]:
+    """A TA's CSV: a `student` column, then one column per manual item id."""
+    if path is None:
+        return {}
+    scores: dict[str, dict[str, float]] = {}
+    with open(path, newline="") as fh:
+        for row in csv.DictReader(fh):
+            student = (row.pop("student", "") or "").strip()
+            for key, value in row.items():
+                if student and key and value not in (None, ""):
+                    try:
+                        scores.setdefault(student, {})[key.strip()] = float(value)
+                    except ValueError:
+                        continue
+    return scores
+
+
+def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: float | None = None,
+                data_dir: Path | None = None, manual: Path | None = None, mode: str = "budget",
+                seed: int | None = None, pool: WorkerPool | None = None, public_only: bool = False,
+                progress: Callable[[int, int, SubmissionResult], None] | None = None) -> BatchResult:
+    pack = load_pack(pack_id)
+    submissions, failures = discover([Path(p) for p in paths], pack.spec)
+    seed = seed if seed is not None else secrets.randbelow(2**31)
+    batch = BatchResult(pack.spec.id, pack.spec.title, failures=list(failures), seed=seed)
+    if not submissions:
+        return batch
+    own_pool = pool is None
+    pool = pool or WorkerPool(imports=pack.spec.warm, size=max(1, jobs))
+    memo, manual_scores = Memo(), read_manual_scores(manual)
+    done = 0
+
+    def one(sub: Submission) -> SubmissionResult:
+        worker = pool.acquire()
+        try:
+            return grade_submission(pack, sub, worker=worker, seed=seed, mode=mode, data_dir=data_dir,
+                                    timeout=timeout, memo=memo, manual_scores=manual_scores,
+                                    public_only=public_only)
+        finally:
+            pool.release(worker)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as executor:
+            futures = {executor.submit(one, sub): sub for sub in submissions}
+            for future in as_completed(futures):
+                sub = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # the engine itself failed on this one: the batch goes on
+                    log.error("grading %s failed:\n%s", sub.student, traceback.format_exc())
+                    batch.failures.append((sub.origin, f"internal error: {type(exc).__name__}: {exc}"))
+                    continue
+                batch.results.append(result)
+                done += 1
+                if progress:
+                    progress(done, len(submissions), result)
+    finally:
+        if own_pool:
+            pool.close()
+    order = {s.student: i for i, s in enumerate(submissions)}
+    batch.results.sort(key=lambda r: order.get(r.student, 0))
+    return batch
+
+
+def write_outputs(batch: BatchResult, out: Path) -> None:
+    from grader import gradebook, report, results_json
+
+    out.mkdir(parents=True, exist_ok=True)
+    for result in batch.results:
+        folder = out / result.student
+        folder.mkdir(parents=True, exist_ok=True)
+        results_json.write_results_json(result, folder / "results.json")
+        report.write_student_report(result, folder / "report.html")
+    gradebook.write_grades_csv(batch, out / "grades.csv")
+    report.write_class_summary(batch, out / "index.html")
+
+
+def level() -> str:
+    return confinement_level()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use `rnngrade` or `python -m grader`")

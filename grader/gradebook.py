@@ -1,0 +1,82 @@
+"""The gradebook sink: grades.csv, one row per student.
+
+Columns: student, total, max, one column per rubric item id (rubric order), status,
+error. A manual item still pending is left blank (not 0) so a TA sees what is left to
+score; `status` says which rows are not final:
+
+- complete     every item scored, nothing provisional
+- pending      manual items await a TA (their cells are blank)
+- provisional  budget-mode training: not the final grade (`--train full` for that)
+- error        the submission had a problem (see `error`); its items still have scores
+- failed       an input that could not be graded at all (a batch failure: no scores)
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from .outcomes import BatchResult, ItemScore, SubmissionResult
+from .terminal import fmt_points, is_provisional, rubric_order
+
+# Spreadsheets run cells starting with these as formulas: student-controlled text
+# (ids, error messages) is prefixed with a quote so a CSV opened in Excel stays data.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def rubric_columns(batch: BatchResult) -> list[ItemScore]:
+    """One representative ItemScore per item id, in rubric order (first result wins)."""
+    seen: dict[str, ItemScore] = {}
+    for result in batch.results:
+        for item in result.items:
+            seen.setdefault(item.id, item)
+    return rubric_order(seen.values())
+
+
+def header(batch: BatchResult) -> list[str]:
+    return ["student", "total", "max", *[i.id for i in rubric_columns(batch)], "status", "error"]
+
+
+def rows(batch: BatchResult) -> list[list[str]]:
+    ids = [i.id for i in rubric_columns(batch)]
+    out = [_row(r, ids) for r in sorted(batch.results, key=lambda r: r.student)]
+    for path, reason in batch.failures:
+        out.append([_cell(path), "", "", *[""] * len(ids), "failed", _cell(reason)])
+    return out
+
+
+def write_grades_csv(batch: BatchResult, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8", errors="replace") as f:
+        writer = csv.writer(f)
+        writer.writerow(header(batch))
+        writer.writerows(rows(batch))
+    return path
+
+
+def row_status(result: SubmissionResult) -> str:
+    if result.error:
+        return "error"
+    if is_provisional(result):
+        return "provisional"
+    if any(i.pending for i in result.items):
+        return "pending"
+    return "complete"
+
+
+def _row(result: SubmissionResult, ids: list[str]) -> list[str]:
+    by_id = {i.id: i for i in result.items}
+    cells = [_item_cell(by_id.get(item_id)) for item_id in ids]
+    return [_cell(result.student), fmt_points(result.score), fmt_points(result.max_score),
+            *cells, row_status(result), _cell(result.error or "")]
+
+
+def _item_cell(item: ItemScore | None) -> str:
+    if item is None or item.pending:
+        return ""
+    return fmt_points(item.points)
+
+
+def _cell(text: str) -> str:
+    text = " ".join(str(text).split())  # one physical line per row, whatever the message
+    return "'" + text if text.startswith(_FORMULA_START) else text

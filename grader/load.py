@@ -1,0 +1,178 @@
+"""A submission's files -> source units (Python code to run, with notebook cells mapped),
+plus the answer texts that manual items show to the TA."""
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.packs import PackSpec
+
+MAX_SOURCE_BYTES = 2 << 20
+
+
+class LoadError(Exception):
+    """A file that cannot be turned into code (invalid notebook, not text)."""
+
+
+@dataclass(frozen=True)
+class SourceUnit:
+    name: str  # the pack's unit name ("main", "q1", ...)
+    path: Path
+    filename: str  # what tracebacks and messages call the file
+    source: str
+    cells: tuple[tuple[int, int], ...] | None = None  # notebooks: (first, last) line per code cell
+    neutralised: tuple[str, ...] = ()
+    markdown: tuple[str, ...] = ()
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.cells is not None
+
+    def where(self, lineno: int | None) -> str:
+        """'line 12' for a script, 'cell 3, line 2' for a notebook."""
+        if lineno is None:
+            return ""
+        if self.cells:
+            for index, (first, last) in enumerate(self.cells, start=1):
+                if first <= lineno <= last:
+                    return f"cell {index}, line {lineno - first + 1}"
+        return f"line {lineno}"
+
+    def line(self, lineno: int | None) -> str | None:
+        lines = self.source.splitlines()
+        if lineno and 0 < lineno <= len(lines):
+            return lines[lineno - 1].strip()
+        return None
+
+    def tree(self) -> ast.Module | None:
+        try:
+            return ast.parse(self.source, self.filename)
+        except SyntaxError:
+            return None
+
+
+_MAGIC = re.compile(r"^(\s*)([!%].*)$")
+
+
+def neutralise(code: str) -> tuple[str, list[str]]:
+    """Shell lines (`!pip ...`) and magics (`%matplotlib`, `%%time`) are not Python: they
+    become `pass` (indentation kept, so an `if` body stays valid) and are listed."""
+    lines = code.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        return "\n".join("# " + line for line in lines), [lines[0].strip()]
+    out, found = [], []
+    for line in lines:
+        match = _MAGIC.match(line)
+        if match:
+            out.append(f"{match.group(1)}pass  # rnngrade: not run: {match.group(2)[:80]}")
+            found.append(match.group(2).strip())
+        else:
+            out.append(line)
+    return "\n".join(out), found
+
+
+def load_notebook(path: Path, unit: str) -> SourceUnit:
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # nbformat raises several kinds for broken JSON
+        raise LoadError(f"{path.name} is not a valid notebook ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0][:200] if str(exc) else 'unreadable'})") from None
+    parts, cells, neutralised, markdown = [], [], [], []
+    line = 1
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            markdown.append(str(cell.source))
+            continue
+        if cell.cell_type != "code":
+            continue
+        code, found = neutralise(str(cell.source))
+        neutralised += found
+        n_lines = max(1, len(code.splitlines()))
+        cells.append((line, line + n_lines - 1))
+        parts.append(code if code.strip() else "pass")
+        line += n_lines
+    return SourceUnit(unit, path, path.name, "\n".join(parts) + "\n", tuple(cells),
+                      tuple(neutralised), tuple(markdown))
+
+
+def load_file(path: Path, unit: str) -> SourceUnit:
+    if path.suffix == ".ipynb":
+        return load_notebook(path, unit)
+    data = path.read_bytes()
+    if len(data) > MAX_SOURCE_BYTES:
+        raise LoadError(f"{path.name} is {len(data)} bytes; a Python source over 2 MB is not graded")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise LoadError(f"{path.name} is not UTF-8 text") from None
+    return SourceUnit(unit, path, path.name, text.replace("\r\n", "\n"))
+
+
+def match_units(spec: PackSpec, files: list[Path]) -> dict[str, Path]:
+    """The first file matching each unit's patterns (patterns in order of preference)."""
+    chosen: dict[str, Path] = {}
+    taken: set[Path] = set()
+    code_files = sorted(f for f in files if f.suffix in (".py", ".ipynb"))
+    for unit in spec.units:
+        for pattern in unit.patterns:
+            hits = [f for f in code_files if f not in taken and fnmatch.fnmatch(f.name.lower(), pattern.lower())]
+            if hits:
+                chosen[unit.name] = hits[0]
+                taken.add(hits[0])
+                break
+    return chosen
+
+
+# -- answers for manual items --------------------------------------------------------------
+
+
+def answer_texts(files: list[Path], units: list[SourceUnit]) -> list[str]:
+    texts = [md for u in units for md in u.markdown]
+    for path in files:
+        if path.suffix.lower() in (".md", ".txt") and path.stat().st_size < 1 << 20:
+            texts.append(path.read_text(errors="replace"))
+        elif path.suffix.lower() == ".pdf":
+            texts.append(_pdf_text(path))
+    return [t for t in texts if t]
+
+
+def _pdf_text(path: Path) -> str:
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return ""
+    try:
+        return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages[:50])
+    except Exception:
+        return ""
+
+
+def _heading_number(line: str) -> str | None:
+    match = re.match(r"^\s*(?:#+\s*|\*\*)?\s*(?:Q(?:uestion)?\.?\s*|A)?(\d+)\s*[.):\]*-]?(?:\s|\*|$)",
+                     line, re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def extract_answer(texts: list[str], question: str) -> str | None:
+    """The text under a heading or line that starts with the question's number
+    ("## 5", "### Question 5", "Q5.", "5. (5%) ...", "A5:") up to the next such line."""
+    for text in texts:
+        lines = text.splitlines()
+        for start, line in enumerate(lines):
+            if _heading_number(line) != str(question):
+                continue
+            body = [line.strip()]
+            for following in lines[start + 1:]:
+                number = _heading_number(following)
+                if number is not None and number != str(question) and following.lstrip()[:1] in "#*QqAa0123456789":
+                    break
+                body.append(following.rstrip())
+            answer = "\n".join(body).strip()
+            if answer:
+                return answer[:5000]
+    return None

@@ -1,0 +1,240 @@
+"""Assignment packs: `assignments/<id>/rubric.toml` read into one typed, validated spec
+(unknown keys are reported, never ignored), plus the pack's check functions."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+
+class PackError(Exception):
+    """A pack that does not exist or whose spec is wrong."""
+
+
+def project_root() -> Path:
+    return Path(os.environ.get("RNNGRADE_HOME") or Path(__file__).resolve().parent.parent)
+
+
+def assignments_dir() -> Path:
+    return project_root() / "assignments"
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    name: str
+    patterns: tuple[str, ...]
+    as_main: bool = True
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    id: str
+    name: str
+    points: float
+    kind: str
+    number: int
+    units: tuple[str, ...] = ()
+    all_or_nothing: bool = False
+    public: bool = True
+    question: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BanSpec:
+    apis: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    zeroes: tuple[str, ...]
+    units: tuple[str, ...] = ()
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class PackSpec:
+    id: str
+    title: str
+    total: float
+    dir: Path
+    units: tuple[UnitSpec, ...]
+    items: tuple[ItemSpec, ...]
+    banned: tuple[BanSpec, ...] = ()
+    tolerances: dict[str, Any] = field(default_factory=dict)
+    tiers: dict[str, list] = field(default_factory=dict)
+    timeout: float = 60.0
+    timeout_full: float | None = None
+    reference: str | None = None
+    warm: tuple[str, ...] = ("numpy", "torch", "matplotlib")
+    memory_mb: int = 4096
+    seed_doc: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def item(self, item_id: str) -> ItemSpec:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def unit(self, name: str) -> UnitSpec:
+        for unit in self.units:
+            if unit.name == name:
+                return unit
+        raise KeyError(name)
+
+
+_TOP_KEYS = {"id", "title", "total", "timeout", "timeout_full", "reference", "units", "items",
+             "banned", "tolerances", "tiers", "warm", "memory_mb", "seed_doc", "options"}
+_UNIT_KEYS = {"name", "patterns", "as_main", "required"}
+_ITEM_KEYS = {"id", "name", "points", "kind", "units", "all_or_nothing", "public", "question", "description"}
+_BAN_KEYS = {"apis", "prefixes", "zeroes", "units", "message"}
+
+
+def _check_keys(where: str, table: dict, allowed: set[str]) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise PackError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
+
+
+def parse_spec(data: dict, directory: Path) -> PackSpec:
+    where = str(directory / "rubric.toml")
+    _check_keys(where, data, _TOP_KEYS)
+    units = []
+    for raw in data.get("units", []):
+        _check_keys(f"{where} [[units]]", raw, _UNIT_KEYS)
+        units.append(UnitSpec(raw["name"], tuple(raw.get("patterns", ["*.py", "*.ipynb"])),
+                              bool(raw.get("as_main", True)), bool(raw.get("required", True))))
+    unit_names = [u.name for u in units]
+    items = []
+    for number, raw in enumerate(data.get("items", []), start=1):
+        _check_keys(f"{where} item {raw.get('id', number)}", raw, _ITEM_KEYS)
+        kind = raw.get("kind", "auto")
+        if kind not in ("auto", "manual"):
+            raise PackError(f"{where}: item {raw['id']} has kind {kind!r}; use 'auto' or 'manual'")
+        item_units = tuple(raw.get("units", unit_names[:1] if kind == "auto" else []))
+        for u in item_units:
+            if u not in unit_names:
+                raise PackError(f"{where}: item {raw['id']} names unknown unit {u!r}")
+        items.append(ItemSpec(raw["id"], raw.get("name", raw["id"]), float(raw["points"]), kind, number,
+                              item_units, bool(raw.get("all_or_nothing", False)),
+                              bool(raw.get("public", True)), raw.get("question"),
+                              raw.get("description", "")))
+    ids = [i.id for i in items]
+    if len(set(ids)) != len(ids):
+        raise PackError(f"{where}: duplicate item ids")
+    bans = []
+    for raw in data.get("banned", []):
+        _check_keys(f"{where} [[banned]]", raw, _BAN_KEYS)
+        for z in raw.get("zeroes", []):
+            if z not in ids:
+                raise PackError(f"{where}: banned entry zeroes unknown item {z!r}")
+        bans.append(BanSpec(tuple(raw.get("apis", [])), tuple(raw.get("prefixes", [])),
+                            tuple(raw.get("zeroes", [])), tuple(raw.get("units", unit_names)),
+                            raw.get("message", "")))
+    total = float(data.get("total", sum(i.points for i in items)))
+    if abs(total - sum(i.points for i in items)) > 1e-9:
+        raise PackError(f"{where}: items add up to {sum(i.points for i in items)}, total says {total}")
+    for tier_item in data.get("tiers", {}):
+        if tier_item not in ids:
+            raise PackError(f"{where}: tiers for unknown item {tier_item!r}")
+    return PackSpec(id=data["id"], title=data.get("title", data["id"]), total=total, dir=directory,
+                    units=tuple(units), items=tuple(items), banned=tuple(bans),
+                    tolerances=dict(data.get("tolerances", {})), tiers=dict(data.get("tiers", {})),
+                    timeout=float(data.get("timeout", 60)),
+                    timeout_full=float(data["timeout_full"]) if "timeout_full" in data else None,
+                    reference=data.get("reference"), warm=tuple(data.get("warm", PackSpec.warm)),
+                    memory_mb=int(data.get("memory_mb", 4096)), seed_doc=data.get("seed_doc", ""),
+                    options=dict(data.get("options", {})))
+
+
+@dataclass
+class Pack:
+    spec: PackSpec
+
+    @cached_property
+    def checks(self) -> dict[str, Callable]:
+        """item id -> check function, from the pack's checks.py (trusted code)."""
+        path = self.spec.dir / "checks.py"
+        if not path.exists():
+            return {}
+        module = _import_file(f"rnngrade_pack_{_ident(self.spec.id)}_checks", path)
+        found = {}
+        for value in vars(module).values():
+            item_id = getattr(value, "_rnngrade_item", None)
+            if item_id is not None:
+                found[item_id] = value
+        unknown = set(found) - {i.id for i in self.spec.items}
+        if unknown:
+            raise PackError(f"{path}: checks for unknown item(s) {sorted(unknown)}")
+        return found
+
+    @cached_property
+    def probes_source(self) -> str | None:
+        path = self.spec.dir / "probes.py"
+        return path.read_text() if path.exists() else None
+
+    @cached_property
+    def reference(self) -> ModuleType | None:
+        if not self.spec.reference:
+            return None
+        return _import_file(f"rnngrade_reference_{_ident(self.spec.id)}", project_root() / self.spec.reference)
+
+    def reference_module(self, relative: str) -> ModuleType:
+        return _import_file(f"rnngrade_reference_{_ident(relative)}", project_root() / relative)
+
+    @property
+    def handout_dir(self) -> Path:
+        return self.spec.dir / "handout"
+
+
+def _ident(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)
+
+
+_IMPORT_CACHE: dict[str, ModuleType] = {}
+
+
+def _import_file(name: str, path: Path) -> ModuleType:
+    if name in _IMPORT_CACHE:
+        return _IMPORT_CACHE[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise PackError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    _IMPORT_CACHE[name] = module
+    return module
+
+
+def load_pack(pack_id: str) -> Pack:
+    directory = assignments_dir() / pack_id
+    spec_path = directory / "rubric.toml"
+    if not spec_path.exists():
+        known = ", ".join(p.id for p in list_packs()) or "none"
+        raise PackError(f"unknown pack {pack_id!r} (known packs: {known})")
+    with open(spec_path, "rb") as fh:
+        try:
+            data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise PackError(f"{spec_path}: {exc}") from None
+    return Pack(parse_spec(data, directory))
+
+
+def list_packs() -> list[PackSpec]:
+    specs = []
+    root = assignments_dir()
+    if not root.is_dir():
+        return specs
+    for directory in sorted(root.iterdir()):
+        if (directory / "rubric.toml").exists():
+            try:
+                specs.append(load_pack(directory.name).spec)
+            except PackError:
+                continue
+    return specs

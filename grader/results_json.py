@@ -1,0 +1,130 @@
+"""The Gradescope sink: results.json in the fixed schema of ARCHITECTURE.md.
+
+One entry in `tests` per rubric item, in rubric order. The top-level `extra_data`
+carries the fixed keys (assignment, student, seed, sandbox, error) plus a few more
+for tools that read the file (mode, provisional, runs, notes). The output is always
+strict JSON: NaN and infinities become null, anything unexpected becomes a string.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from .outcomes import Check, ItemScore, SubmissionResult, UnitRun
+from .terminal import clip, is_provisional, item_text, pending_points, rubric_order, summary_line
+
+# extra_data fields echo what checks reported; bound them so a runaway repr cannot
+# make the file too large for Gradescope (which caps results.json at about 1 MB).
+_FIELD_LIMIT = 4000
+
+
+def to_results_json(result: SubmissionResult) -> dict:
+    """The results.json document for one submission (a JSON-safe dict)."""
+    doc = {
+        "score": result.score,
+        "max_score": result.max_score,
+        "execution_time": result.seconds,
+        "output": _output(result),
+        "tests": [_test(item) for item in rubric_order(result.items)],
+        "extra_data": _extra(result),
+    }
+    return _json_safe(doc)
+
+
+def write_results_json(result: SubmissionResult, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(to_results_json(result), indent=2, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def _output(result: SubmissionResult) -> str:
+    lines = [summary_line(result),
+             f"Sandbox: {result.sandbox}. Seed: {result.seed}. Mode: {result.mode}."]
+    for run in result.runs:
+        if run.error is not None:
+            lines.append(f"{run.file or run.unit}: {run.status}: {clip(run.error.one_line(), 500)}")
+        elif run.status != "ok":
+            lines.append(f"{run.file or run.unit}: {run.status}")
+    return "\n".join(lines)
+
+
+def _test(item: ItemScore) -> dict:
+    return {
+        "name": item.name,
+        "number": str(item.number),
+        "score": item.points,
+        "max_score": item.max_points,
+        "status": item.status,
+        "output": item_text(item),
+        "visibility": "visible",
+        "extra_data": {"item": item.id, "kind": item.kind, "pending": item.pending,
+                       "checks": [_check(c) for c in item.checks]},
+    }
+
+
+def _check(check: Check) -> dict:
+    return {"name": check.name, "passed": check.passed, "points": check.points,
+            "expected": _bounded(check.expected), "observed": _bounded(check.observed),
+            "hint": _bounded(check.hint)}
+
+
+def _extra(result: SubmissionResult) -> dict:
+    return {
+        "assignment": result.pack,
+        "student": result.student,
+        "seed": result.seed,
+        "sandbox": result.sandbox,
+        "error": result.error,
+        "mode": result.mode,
+        "provisional": is_provisional(result),
+        "auto_score": result.auto_score,
+        "auto_max": result.auto_max,
+        "pending_points": pending_points(result),
+        "student_seconds": result.student_seconds,
+        "runs": [_run(r) for r in result.runs],
+        "notes": list(result.notes),
+    }
+
+
+def _run(run: UnitRun) -> dict:
+    error = None
+    if run.error is not None:
+        error = {"type": run.error.type, "message": _bounded(run.error.message),
+                 "where": run.error.where, "lineno": run.error.lineno, "line": run.error.line}
+    return {"unit": run.unit, "file": run.file, "status": run.status, "seconds": run.seconds,
+            "error": error, "figures": len(run.figures), "notes": list(run.notes)}
+
+
+def _bounded(text: str | None) -> str | None:
+    return None if text is None else clip(text, _FIELD_LIMIT)
+
+
+def _json_safe(value: Any) -> Any:
+    """Make `value` strict-JSON serialisable whatever a check or the engine put in it:
+    non-finite floats -> None, numpy scalars -> Python numbers, lone surrogates replaced,
+    unknown objects -> their str()."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {str(_json_safe(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, bytes):
+        return _json_safe(value.decode("utf-8", "replace"))
+    item = getattr(value, "item", None)  # numpy scalars (np.float32(nan), np.int64(3))
+    if callable(item):
+        try:
+            return _json_safe(item())
+        except (TypeError, ValueError):
+            pass
+    return _json_safe(str(value))

@@ -1,0 +1,388 @@
+"""Runs student code outside the grader's process, confined, and turns everything it
+does (answers, crashes, hangs, early exits) into plain observations.
+
+Levels of confinement, strongest available first:
+- "bubblewrap": the warm worker runs inside bwrap (no network, read-only system, only
+  the Python installation and the run folder visible, own PID space, private /tmp),
+  and each child gets rlimits and the audit hook on top.
+- "rlimits+nobody": no usable bwrap; children get rlimits, switch to user nobody,
+  the audit hook (no sockets, no programs, no forks, no writes outside the run folder,
+  no reads of the grader's private folders).
+- "rlimits": as above where switching user is impossible (not root, or the Python
+  installation is unreadable for nobody).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import site
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader import protocol
+from grader.outcomes import Figure, StudentError
+
+NOBODY = 65534
+STDOUT_KEEP = 16_000  # characters kept from each end of a student's output
+FIGURE_MAX_BYTES = 4 << 20
+GRACE = 5.0  # seconds past a soft time limit before the child is killed outright
+
+
+class SandboxLost(Exception):
+    """The child is gone (crash, timeout, memory, exit): no more observations."""
+
+    def __init__(self, reason: str, status: str = "crashed"):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class StudentRaised(Exception):
+    """Student code raised while answering a probe."""
+
+    def __init__(self, error: StudentError):
+        super().__init__(error.one_line())
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: int = 4 << 30  # bytes the child may map on top of the warm worker
+    fsize: int = 256 << 20
+    nproc: int = 0  # 0: no process cap (see _limits_for)
+
+
+# -- confinement detection ----------------------------------------------------------------
+
+_LEVEL: str | None = None
+_LEVEL_LOCK = threading.Lock()
+
+
+def confinement_level() -> str:
+    """The strongest level that works on this machine (RNNGRADE_SANDBOX forces one)."""
+    global _LEVEL
+    with _LEVEL_LOCK:
+        if _LEVEL is None:
+            forced = os.environ.get("RNNGRADE_SANDBOX", "")
+            if forced in ("bubblewrap", "rlimits+nobody", "rlimits"):
+                _LEVEL = forced
+            elif _bwrap_works():
+                _LEVEL = "bubblewrap"
+            elif os.geteuid() == 0 and _python_readable_by_nobody():
+                _LEVEL = "rlimits+nobody"
+            else:
+                _LEVEL = "rlimits"
+        return _LEVEL
+
+
+def _bwrap_works() -> bool:
+    if not shutil.which("bwrap"):
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = _bwrap_prefix(tmp) + [sys.executable, "-c", "import grader.protocol"]
+        try:
+            return subprocess.run(cmd, capture_output=True, timeout=60).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+
+
+def _python_readable_by_nobody() -> bool:
+    for root in {sys.prefix, sys.base_prefix, str(Path(protocol.__file__).parent)}:
+        path = Path(root).resolve()
+        for part in [path, *path.parents]:
+            mode = part.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                return False
+    return True
+
+
+def _python_roots() -> list[str]:
+    roots = {sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent.parent)}
+    roots.update(site.getsitepackages())
+    if site.ENABLE_USER_SITE and os.path.isdir(site.getusersitepackages()):
+        roots.add(site.getusersitepackages())
+    roots = sorted(os.path.realpath(r) for r in roots if os.path.isdir(r))
+    kept: list[str] = []
+    for root in roots:  # drop roots nested in one already bound, and system dirs bound anyway
+        if root.startswith(("/usr/", "/bin", "/lib")) or any(root.startswith(k + os.sep) for k in kept):
+            continue
+        kept.append(root)
+    return kept
+
+
+def _grader_root() -> str:
+    return str(Path(protocol.__file__).resolve().parent)
+
+
+def _sandbox_env() -> dict[str, str]:
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
+            "PYTHONPATH": str(Path(_grader_root()).parent), "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/mpl",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            "TORCH_HOME": "/tmp/torch", "XDG_CACHE_HOME": "/tmp", "CUDA_VISIBLE_DEVICES": ""}
+
+
+def _bwrap_prefix(jobs_root: str) -> list[str]:
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--uid", str(NOBODY), "--gid", str(NOBODY),
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for path in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+                 "/etc/fonts", "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/matplotlibrc"):
+        args += ["--ro-bind-try", path, path]
+    for root in _python_roots():
+        args += ["--ro-bind", root, root]
+    grader_dir = _grader_root()
+    args += ["--ro-bind", grader_dir, grader_dir, "--bind", jobs_root, "/jobs", "--chdir", "/jobs",
+             "--clearenv"]
+    for key, value in _sandbox_env().items():
+        args += ["--setenv", key, value]
+    return args
+
+
+# -- the warm worker -----------------------------------------------------------------------
+
+
+class Worker:
+    """One warm interpreter (the zygote) that forks a confined child per unit run.
+    Used by one thread at a time."""
+
+    def __init__(self, *, imports: tuple[str, ...] = ("numpy", "torch", "matplotlib"),
+                 level: str | None = None):
+        self.level = level or confinement_level()
+        self.imports = tuple(imports)
+        self.root = tempfile.mkdtemp(prefix="rnngrade-jobs-")
+        os.chmod(self.root, 0o711)
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._ctrl = parent
+        cmd, env = self._command(child.fileno())
+        self._log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=self._log, env=env, cwd=self.root)
+        child.close()
+        self._ctrl.settimeout(180)
+        try:
+            self.info = json.loads(self._ctrl.recv(1 << 16) or b"{}")
+        except (OSError, ValueError):
+            self.info = {}
+        if not self.info.get("ready"):
+            self.close()
+            raise RuntimeError(f"the sandbox worker did not start ({self.level}): {self._log_tail()}")
+
+    def _command(self, fd: int) -> tuple[list[str], dict[str, str]]:
+        tail = [sys.executable, "-m", "grader.zygote", str(fd), ",".join(self.imports)]
+        if self.level == "bubblewrap":
+            return _bwrap_prefix(self.root) + tail + ["1"], dict(os.environ)
+        env = _sandbox_env()
+        env["MPLCONFIGDIR"] = os.path.join(self.root, ".mpl")
+        env["TMPDIR"] = self.root
+        return tail + ["0"], env
+
+    def _log_tail(self) -> str:
+        self._log.seek(0)
+        return self._log.read()[-2000:].decode(errors="replace")
+
+    def _inside(self, host_path: str) -> str:
+        """A host path under the worker's root as the worker sees it."""
+        if self.level != "bubblewrap":
+            return host_path
+        return "/jobs/" + os.path.relpath(host_path, self.root)
+
+    def start(self, *, files: dict[str, Any], limits: Limits, hidden: list[str] = ()) -> "Session":
+        jobdir = Path(self.root) / f"job{next(self._counter):04d}"
+        work, figs = jobdir / "work", jobdir / "figs"
+        work.mkdir(parents=True)
+        figs.mkdir()
+        for rel, content in files.items():
+            target = work / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, (bytes, str)):
+                target.write_bytes(content.encode() if isinstance(content, str) else content)
+            else:
+                shutil.copyfile(content, target)
+        drop_uid = NOBODY if self.level == "rlimits+nobody" else None
+        if drop_uid is not None:
+            for path in [jobdir, *jobdir.rglob("*")]:
+                os.chown(path, NOBODY, NOBODY)
+        job = {"workdir": self._inside(str(work)), "figdir": self._inside(str(figs)),
+               "stdout": self._inside(str(jobdir / "stdout.txt")), "drop_uid": drop_uid,
+               "limits": {"memory": limits.memory, "fsize": limits.fsize,
+                          "nproc": limits.nproc or (256 if drop_uid else 0)},
+               "forbid_fork": self.level != "bubblewrap", "hidden": list(hidden)}
+        ours, theirs = socket.socketpair()
+        with self._lock:
+            socket.send_fds(self._ctrl, [json.dumps({"op": "fork", "job": job}).encode()], [theirs.fileno()])
+            theirs.close()
+            reply = json.loads(self._ctrl.recv(1 << 16))
+        return Session(self, int(reply["pid"]), ours, jobdir)
+
+    def reap(self, pid: int, *, kill: bool) -> dict:
+        with self._lock:
+            self._ctrl.send(json.dumps({"op": "reap", "pid": pid, "kill": kill}).encode())
+            return json.loads(self._ctrl.recv(1 << 16))
+
+    def close(self) -> None:
+        try:
+            self._ctrl.send(json.dumps({"op": "exit"}).encode())
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._ctrl.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# -- one child -----------------------------------------------------------------------------
+
+
+class Session:
+    """The channel to one forked child. Any failure of the child becomes SandboxLost."""
+
+    def __init__(self, worker: Worker, pid: int, sock: socket.socket, jobdir: Path):
+        self.worker, self.pid, self.sock, self.jobdir = worker, pid, sock, jobdir
+        self.lost: SandboxLost | None = None
+        self.exit_info: dict | None = None
+
+    def request(self, header: dict, values: dict | None = None, *, timeout: float) -> tuple[dict, Any]:
+        if self.lost is not None:
+            raise self.lost
+        self.sock.settimeout(timeout + GRACE)
+        try:
+            protocol.send(self.sock, header, values)
+            return protocol.recv(self.sock)
+        except socket.timeout:
+            self._lose(kill=True, timed_out=True)
+        except (protocol.PeerGone, OSError):
+            self._lose(kill=False)
+        except protocol.ProtocolError as exc:
+            self._lose(kill=True, garbage=str(exc))
+        raise self.lost  # type: ignore[misc]
+
+    def _lose(self, *, kill: bool, timed_out: bool = False, garbage: str | None = None) -> None:
+        info = self.worker.reap(self.pid, kill=kill)
+        self.exit_info = info
+        self.sock.close()
+        if timed_out:
+            self.lost = SandboxLost("the code did not finish within the time limit and was stopped", "timeout")
+        elif garbage:
+            self.lost = SandboxLost(f"the run sent malformed data ({garbage}) and was stopped", "crashed")
+        else:
+            self.lost = SandboxLost(*_describe_exit(info))
+
+    def close(self) -> list[dict]:
+        figures: list[dict] = []
+        if self.lost is None:
+            try:
+                header, _ = self.request({"op": "finish"}, timeout=20)
+                figures = header.get("figures", []) if isinstance(header.get("figures"), list) else []
+            except SandboxLost:
+                pass
+        if self.lost is None:
+            self.exit_info = self.worker.reap(self.pid, kill=True)
+            self.sock.close()
+        return figures
+
+    def stdout(self) -> str:
+        return read_bounded(self.jobdir / "stdout.txt")
+
+    def figure_png(self, name: Any) -> bytes | None:
+        if not isinstance(name, str) or not name.startswith("fig") or "/" in name:
+            return None
+        path = self.jobdir / "figs" / name
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > FIGURE_MAX_BYTES:
+            return None
+        data = path.read_bytes()
+        return data if data.startswith(b"\x89PNG\r\n\x1a\n") else None
+
+
+def _describe_exit(info: dict) -> tuple[str, str]:
+    sig, code = info.get("signal"), info.get("exit")
+    if sig == 9:
+        return "the run was killed (most likely it used more memory than allowed)", "memory"
+    if sig == 24:  # SIGXCPU
+        return "the run used more CPU time than allowed and was stopped", "timeout"
+    if sig is not None:
+        return f"the run crashed (signal {sig})", "crashed"
+    if code is not None:
+        return f"the run ended the process early (exit code {code}, e.g. os._exit)", "exit"
+    return "the run ended unexpectedly", "crashed"
+
+
+def read_bounded(path: Path, keep: int = STDOUT_KEEP) -> str:
+    """The beginning and the end of a possibly huge file, as text."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            if size <= 2 * keep:
+                return fh.read().decode(errors="replace")
+            head = fh.read(keep).decode(errors="replace")
+            fh.seek(size - keep)
+            tail = fh.read().decode(errors="replace")
+    except OSError:
+        return ""
+    return f"{head}\n... [{size - 2 * keep} bytes of output left out] ...\n{tail}"
+
+
+# -- a pool for --jobs N -------------------------------------------------------------------
+
+
+@dataclass
+class WorkerPool:
+    """N warm workers; each thread of a batch checks one out, uses it, and gives it back."""
+
+    imports: tuple[str, ...]
+    size: int = 1
+    level: str | None = None
+    _free: list[Worker] = field(default_factory=list)
+    _all: list[Worker] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cond: threading.Condition | None = None
+
+    def acquire(self) -> Worker:
+        with self._lock:
+            if self._cond is None:
+                self._cond = threading.Condition(self._lock)
+            while not self._free and len(self._all) >= self.size:
+                self._cond.wait()
+            if self._free:
+                return self._free.pop()
+            self._all.append(None)  # reserve the slot while the worker starts unlocked
+        worker = Worker(imports=self.imports, level=self.level)
+        with self._lock:
+            self._all[self._all.index(None)] = worker
+        return worker
+
+    def release(self, worker: Worker) -> None:
+        with self._lock:
+            self._free.append(worker)
+            if self._cond is not None:
+                self._cond.notify()
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._all, self._free = [w for w in self._all if w], [], []
+        for worker in workers:
+            worker.close()
+
+
+def wall_clock() -> float:
+    return time.perf_counter()

@@ -1,0 +1,163 @@
+"""The warm worker: a long-lived interpreter (itself confined when bubblewrap runs) that
+imports the heavy libraries once and forks one fresh child per submission unit.
+
+It imports libraries only, never the reference, the checks or any hidden input: a
+forked child inherits its parent's memory. Children are never reused."""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+
+CONTROL_MAX = 1 << 16
+
+
+def _warm(imports: list[str]) -> list[str]:
+    done = []
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for name in imports:
+        try:
+            __import__(name)
+            done.append(name)
+        except Exception:
+            continue
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(1)
+    if "matplotlib" in done:
+        try:
+            import matplotlib.pyplot  # noqa: F401  (pyplot import is the slow part)
+        except Exception:
+            pass
+    # The child runtime itself, so a fork costs nothing to import.
+    import grader.audit  # noqa: F401
+    import grader.child  # noqa: F401
+
+    return done
+
+
+def _send(ctrl: socket.socket, message: dict) -> None:
+    ctrl.send(json.dumps(message).encode())
+
+
+def _apply_limits(job: dict) -> None:
+    limits = job["limits"]
+    vm_now = _vm_size()
+    if limits.get("memory"):
+        # Address space, not RSS: a warm torch already maps a few GB it never touches,
+        # so the cap is what the child may add on top of what it inherited.
+        cap = vm_now + int(limits["memory"])
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    if limits.get("cpu"):
+        cpu = int(limits["cpu"])
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    if limits.get("fsize"):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(limits["fsize"]),) * 2)
+    if limits.get("nproc"):
+        resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["nproc"]),) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-long write fails instead of killing
+
+
+def _vm_size() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _drop_user(uid: int) -> None:
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def _run_child(sock: socket.socket, job: dict) -> None:
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _apply_limits(job)
+    if job.get("drop_uid") is not None:
+        _drop_user(int(job["drop_uid"]))
+    from grader import child
+
+    child.main(sock, job)
+
+
+def _sweep(pid: int, whole_namespace: bool) -> None:
+    """Kill the child's process group and, inside our own PID namespace, every process
+    that is not us, so nothing a student left behind outlives its run."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    if not whole_namespace:
+        return
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (me, 1):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _reap(pid: int, kill: bool, whole_namespace: bool) -> dict:
+    if kill:
+        _sweep(pid, whole_namespace)
+    try:
+        _, status, usage = os.wait4(pid, 0)
+    except ChildProcessError:
+        return {"exit": None, "signal": None}
+    if whole_namespace:
+        _sweep(pid, True)
+    return {"exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "maxrss_kb": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime}
+
+
+def serve(ctrl: socket.socket, whole_namespace: bool) -> None:
+    while True:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(ctrl, CONTROL_MAX, 1)
+        except OSError:
+            return
+        if not data:
+            return
+        request = json.loads(data)
+        if request["op"] == "fork":
+            child_sock = socket.socket(fileno=fds[0])
+            pid = os.fork()
+            if pid == 0:
+                ctrl.close()
+                try:
+                    _run_child(child_sock, request["job"])
+                finally:
+                    os._exit(0)
+            child_sock.close()
+            _send(ctrl, {"pid": pid})
+        elif request["op"] == "reap":
+            _send(ctrl, _reap(int(request["pid"]), bool(request.get("kill")), whole_namespace))
+        elif request["op"] == "exit":
+            return
+
+
+def main() -> None:
+    ctrl = socket.socket(fileno=int(sys.argv[1]))
+    imports = [m for m in sys.argv[2].split(",") if m]
+    whole_namespace = sys.argv[3] == "1" if len(sys.argv) > 3 else False
+    done = _warm(imports)
+    _send(ctrl, {"ready": True, "imports": done, "uid": os.getuid(), "pid": os.getpid()})
+    serve(ctrl, whole_namespace)
+
+
+if __name__ == "__main__":
+    main()
