@@ -1,0 +1,82 @@
+"""Golden submissions of lab7-inclass: each gets exactly the score in its expected.json."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import ROOT, assert_expected, grade_examples
+
+PACK = "lab7-inclass"
+CASES = sorted(p.name for p in (ROOT / "submissions" / PACK).iterdir() if (p / "expected.json").exists())
+
+
+@pytest.fixture(scope="module")
+def results():
+    # 20 s is ample for the traced reference (~6 s) and stops the infinite loop sooner
+    return grade_examples(PACK, timeout=20)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_case_gets_expected_score(results, case):
+    assert_expected(PACK, case, results[case])
+
+
+def test_reference_earns_every_auto_point(results):
+    ref = results["reference"]
+    assert ref.auto_score == ref.auto_max == 20
+    assert all(i.pending for i in ref.items if i.kind == "manual")
+
+
+def test_handout_earns_nothing_without_crashing_the_grader(results):
+    handout = results["handout"]
+    assert handout.auto_score == 0
+    assert handout.runs[0].status == "error"  # logits.view on None: a result, not a grader crash
+
+
+def test_manual_answers_are_extracted_for_the_ta(results):
+    answers = {i.id: i.answer for i in results["reference"].items if i.kind == "manual"}
+    assert "summar" in answers["q-hidden-state"].lower()
+    assert "vanishing" in answers["q-hard-to-train"].lower()
+    nb = {i.id: i.answer for i in results["reference-notebook"].items if i.kind == "manual"}
+    assert nb["q-hidden-state"] and nb["q-hard-to-train"]
+
+
+def test_notebook_magics_are_neutralised_and_listed(results):
+    notes = " ".join(n for run in results["reference-notebook"].runs for n in run.notes)
+    assert "!pip install torch" in notes and "%matplotlib inline" in notes
+
+
+def test_teaching_messages_name_the_mistake(results):
+    def hints(case, item_id):
+        item = next(i for i in results[case].items if i.id == item_id)
+        return " ".join(filter(None, [c.hint for c in item.checks] + [item.reason]))
+
+    assert "sigmoid" in hints("sigmoid", "forward")
+    assert "transposed" in hints("transposed", "forward")
+    assert "bias" in hints("no-bias", "forward")
+    assert "never zeroed" in hints("no-zero-grad", "manual-sgd")
+    assert "sign" in hints("wrong-sign", "manual-sgd")
+    assert "leaf" in hints("non-leaf", "init-weights")
+    assert "torch.optim" in hints("optim", "manual-sgd")
+    assert "RNNCell" in hints("nn-rnn", "forward")
+
+
+def test_hostile_runs_are_reported(results):
+    assert results["hostile-loop"].runs[0].status == "timeout"
+    assert results["hostile-exit"].runs[0].status == "exit"
+    forged = results["hostile-forge"]
+    assert "score" in forged.runs[0].stdout  # the forged JSON is shown as output ...
+    assert forged.auto_score == 12  # ... and trusted for nothing
+
+
+def test_results_are_plain_gradescope_json(results, tmp_path):
+    from grader.results_json import write_results_json
+
+    path = tmp_path / "results.json"
+    write_results_json(results["reference"], path)
+    data = json.loads(path.read_text())
+    assert [t["extra_data"]["item"] for t in data["tests"]] == [
+        "init-weights", "forward", "manual-sgd", "predictions", "q-hidden-state", "q-hard-to-train"]
+    assert data["extra_data"]["sandbox"] in ("bubblewrap", "rlimits+nobody", "rlimits")
+    assert data["extra_data"]["seed"] == 1234
