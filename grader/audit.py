@@ -14,7 +14,7 @@ _BLOCKED = {
     "socket.__new__": "opening a network socket",
     "socket.connect": "opening a network connection",
     "socket.bind": "opening a network socket",
-    "socket.getaddrinfo": "looking up a host name",
+    "socket.getaddrinfo": "looking up a network host name",
     "subprocess.Popen": "starting another program",
     "os.system": "starting another program",
     "os.exec": "starting another program",

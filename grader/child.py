@@ -143,6 +143,11 @@ class Child:
         for key, value in helpers.items():
             if where != "student" or key not in ns:
                 ns[key] = value
+        if where != "student":
+            for name in ("np", "torch"):  # the names probe snippets may rely on
+                module = sys.modules.get({"np": "numpy"}.get(name, name))
+                if module is not None and not isinstance(ns.get(name), types.ModuleType):
+                    ns[name] = module
         _arm_timer(float(req.get("timeout", 30)))
         try:
             exec(compile(req["code"], "<grader probe>", "exec"), ns)
