@@ -1,0 +1,83 @@
+"""Bad input gets one clear line and a non-zero exit where nothing could be graded;
+one bad submission never stops a batch."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+REFERENCE = ROOT / "submissions" / "lab7-inclass" / "reference" / "lab7_inclass.py"
+
+
+def rnngrade(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_list_shows_packs_and_totals():
+    out = rnngrade("list")
+    assert out.returncode == 0
+    assert "lab7-inclass" in out.stdout and "30 points" in out.stdout
+
+
+def test_unknown_pack_is_one_line_and_exit_2(tmp_path):
+    out = rnngrade("grade", "no-such-pack", REFERENCE, "--out", tmp_path)
+    assert out.returncode == 2
+    assert "unknown pack 'no-such-pack'" in out.stderr and "lab7-inclass" in out.stderr
+
+
+def test_missing_file_and_empty_folder_exit_1(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = rnngrade("grade", "lab7-inclass", tmp_path / "nope.py", empty, "--out", tmp_path / "o")
+    assert out.returncode == 1
+    assert "no such file or folder" in out.stderr
+    assert "no .py or .ipynb submission found" in out.stderr
+
+
+def test_a_batch_survives_bad_submissions(tmp_path):
+    subs = tmp_path / "subs"
+    for name in ("alice", "bob", "carol", "dave"):
+        (subs / name).mkdir(parents=True)
+    (subs / "alice" / "lab7.py").write_text("def broken(:\n    pass\n")
+    (subs / "bob" / "lab7.ipynb").write_text("{ this is not json")
+    shutil.copy(REFERENCE, subs / "carol" / "lab7.py")
+    (subs / "dave" / "lab7.py").write_bytes(b"\xff\xfe not utf-8")
+    out = rnngrade("grade", "lab7-inclass", subs, "--out", tmp_path / "out", "--jobs", "2", "--seed", "7")
+    assert out.returncode == 0, out.stderr
+    results = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "out").glob("*/results.json")}
+    assert set(results) == {"alice", "bob", "carol", "dave"}
+    assert results["carol"]["score"] == 20
+    assert "syntax error at line 1" in results["alice"]["extra_data"]["error"]
+    assert "not a valid notebook" in results["bob"]["extra_data"]["error"]
+    assert "not UTF-8" in results["dave"]["extra_data"]["error"]
+    assert all(r["score"] == 0 for k, r in results.items() if k != "carol")
+    assert (tmp_path / "out" / "index.html").exists() and (tmp_path / "out" / "grades.csv").exists()
+    assert results["carol"]["extra_data"]["seed"] == 7
+
+
+def test_check_prints_the_rubric_with_hints(tmp_path):
+    student = tmp_path / "my_lab.py"
+    student.write_text(REFERENCE.read_text().replace("torch.tanh(W @ s_prev", "torch.sigmoid(W @ s_prev"))
+    out = rnngrade("check", "lab7-inclass", student, "--seed", "3")
+    assert out.returncode == 0, out.stderr
+    assert "forward" in out.stdout.lower() or "Hidden state" in out.stdout
+    assert "sigmoid" in out.stdout  # the hint names the mistake
+
+
+def test_gradescope_zip_has_the_autograder_layout(tmp_path):
+    import zipfile
+
+    target = tmp_path / "autograder.zip"
+    out = rnngrade("gradescope", "lab7-inclass", "-o", target)
+    assert out.returncode == 0, out.stderr
+    names = zipfile.ZipFile(target).namelist()
+    assert "setup.sh" in names and "run_autograder" in names
+    assert any(n.startswith("source/grader/") for n in names)
+    assert any(n.startswith("source/assignments/lab7-inclass/") for n in names)
+    assert not any("submissions/" in n for n in names)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+
+from grader.discover import DiscoverError, discover
+from grader.packs import load_pack
+
+LAB7 = load_pack("lab7-inclass").spec
+
+
+def touch(path, text="x = 1\n"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_a_single_file_is_one_student(tmp_path):
+    subs, failures = discover([touch(tmp_path / "alice_lab7.py")], LAB7)
+    assert [s.student for s in subs] == ["alice_lab7"] and not failures
+
+
+def test_a_folder_of_files_is_one_student_per_file(tmp_path):
+    touch(tmp_path / "alice.py")
+    touch(tmp_path / "bob.ipynb", "{}")
+    subs, _ = discover([tmp_path], LAB7)
+    assert sorted(s.student for s in subs) == ["alice", "bob"]
+
+
+def test_per_student_folders_keep_their_answers(tmp_path):
+    touch(tmp_path / "alice" / "lab7.py")
+    touch(tmp_path / "alice" / "answers.md", "## 5\nit summarises")
+    touch(tmp_path / "bob" / "lab7.py")
+    subs, _ = discover([tmp_path], LAB7)
+    alice = next(s for s in subs if s.student == "alice")
+    assert sorted(f.name for f in alice.files) == ["answers.md", "lab7.py"]
+
+
+def test_two_units_in_one_folder_are_one_student(tmp_path):
+    cs240 = load_pack("cs240-week8").spec
+    touch(tmp_path / "carol" / "q1.py")
+    touch(tmp_path / "carol" / "q2.py")
+    subs, _ = discover([tmp_path / "carol"], cs240)
+    assert len(subs) == 1 and len(subs[0].files) == 2
+
+
+def test_zip_and_zip_slip(tmp_path):
+    archive = tmp_path / "dave.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("dave/lab7.py", "x = 1\n")
+        z.writestr("../../evil.py", "x = 1\n")
+    subs, _ = discover([archive], LAB7)
+    assert [s.student for s in subs] == ["dave"]
+    assert not (tmp_path.parent / "evil.py").exists()
+
+
+def test_gradescope_export(tmp_path):
+    touch(tmp_path / "submission_metadata.yml",
+          "submission_1:\n  :submitters:\n  - :name: Eve Student\n    :email: eve@uni.edu\n")
+    touch(tmp_path / "submission_1" / "lab7.py")
+    subs, _ = discover([tmp_path], LAB7)
+    assert [s.student for s in subs] == ["eve@uni.edu"]
+
+
+def test_empty_and_missing_paths_are_failures(tmp_path):
+    (tmp_path / "empty").mkdir()
+    subs, failures = discover([tmp_path / "empty", tmp_path / "missing"], LAB7)
+    assert not subs and len(failures) == 2
