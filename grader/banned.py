@@ -102,9 +102,12 @@ def _matches(name: str, ban: BanSpec) -> str | None:
     return None
 
 
-def find_banned(source: str, bans: tuple[BanSpec, ...] | list[BanSpec]) -> list[tuple[BanSpec, BannedUse]]:
+def find_banned(source: str, bans: tuple[BanSpec, ...] | list[BanSpec],
+                tree: ast.Module | None = None) -> list[tuple[BanSpec, BannedUse]]:
+    if not bans:
+        return []
     try:
-        tree = ast.parse(source)
+        tree = tree or ast.parse(source)
     except SyntaxError:
         return []
     for parent in ast.walk(tree):

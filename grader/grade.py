@@ -96,7 +96,7 @@ def _ban_reasons(pack: Pack, units: dict[str, SourceUnit], runtime: dict[str, li
     reasons: dict[str, list[str]] = {}
     for unit_name, unit in units.items():
         bans = tuple(b for b in pack.spec.banned if unit_name in b.units)
-        for ban, use in banned_mod.find_banned(unit.source, bans):
+        for ban, use in banned_mod.find_banned(unit.source, bans, unit.tree()):
             text = f"banned API {use.api} used at {unit.where(use.lineno)}: `{use.code}`"
             for item_id in ban.zeroes:
                 reasons.setdefault(item_id, []).append(text + (f" ({ban.message})" if ban.message else ""))

@@ -6,6 +6,7 @@ import ast
 import fnmatch
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from grader.packs import PackSpec
@@ -48,6 +49,11 @@ class SourceUnit:
         return None
 
     def tree(self) -> ast.Module | None:
+        return self._tree
+
+    @cached_property
+    def _tree(self) -> ast.Module | None:
+        # parsed once per submission: every check and the ban scan share it (read-only)
         try:
             return ast.parse(self.source, self.filename)
         except SyntaxError:

@@ -304,32 +304,51 @@ def _update_check(rec: dict, tol: dict) -> Check:
     grad_max = rec.get("grad_max") or {}
     problems, hints, checked = [], [], 0
     for p in PARAMS:
-        events = [e for e in updates.get(p, []) if isinstance(e, dict)]
-        with_grad = [e for e in events if isinstance(e.get("grad"), np.ndarray)]
+        events = _events(updates.get(p))
         if not events and not grad_max.get(p):
             continue  # a parameter with no gradient stays put under a correct update too
         if not events:
             problems.append(f"{p} is never updated")
             hints.append(f"add `{p} -= learning_rate * {p}.grad` to the update")
             continue
-        for e in with_grad:
-            before, after, grad = e["before"], e["after"], e["grad"]
-            lr = e.get("lr")
-            if lr is None or before.shape != grad.shape:
-                continue
-            checked += 1
-            expected = (before.astype(np.float32) - np.float32(lr) * grad.astype(np.float32))
-            if np.allclose(after, expected, **tol):
-                continue
+        bad = _first_bad_update(events, tol)
+        checked += len(events)
+        if bad is not None:
+            before, after, grad, lr = bad
+            expected = before - np.float32(lr) * grad
             problems.append(f"{p}: after an update it is {fmt(after)}, expected {fmt(expected)} "
                             f"(= before - {lr:g} * grad)")
             hints.append(_update_hint(before, after, grad, lr))
-            break
     if problems:
         return Check.failed(name, 3, expected="p_new = p - learning_rate * p.grad for W, U, b, W_out, b_out",
                             observed="; ".join(problems), hint=" ".join(h for h in dict.fromkeys(hints) if h))
     return Check.ok(name, 3, expected="p_new = p - learning_rate * p.grad",
                     observed=f"{checked} observed parameter updates all follow the rule")
+
+
+def _first_bad_update(events: list[tuple], tol: dict) -> tuple | None:
+    """The first update that is not before - lr * grad (float32), judged all at once."""
+    usable = [e for e in events if e[3] is not None and np.all(np.isfinite(e[2]))]
+    if not usable:
+        return None
+    before = np.stack([e[0] for e in usable]).astype(np.float32)
+    after = np.stack([e[1] for e in usable])
+    grad = np.stack([e[2] for e in usable]).astype(np.float32)
+    lr = np.array([e[3] for e in usable], dtype=np.float32).reshape((-1,) + (1,) * (before.ndim - 1))
+    ok = np.isclose(after, before - lr * grad, **tol).reshape(len(usable), -1).all(axis=1)
+    return None if ok.all() else usable[int(np.argmin(ok))]
+
+
+def _events(stacked) -> list[tuple]:
+    """(before, after, grad, lr) per observed update of one parameter."""
+    if not isinstance(stacked, dict):
+        return []
+    arrays = [stacked.get(k) for k in ("before", "after", "grad")]
+    lrs = stacked.get("lr") if isinstance(stacked.get("lr"), list) else []
+    if not all(isinstance(a, np.ndarray) for a in arrays) or len({len(a) for a in arrays}) != 1:
+        return []
+    return [(arrays[0][i], arrays[1][i], arrays[2][i], lrs[i] if i < len(lrs) and isinstance(lrs[i], float) else None)
+            for i in range(len(arrays[0]))]
 
 
 def _update_hint(before, after, grad, lr) -> str | None:

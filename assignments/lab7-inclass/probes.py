@@ -111,7 +111,21 @@ class Recorder:
     def summary(self):
         self.check_changes()
         return {"init": self.init, "backwards": self.backwards, "resets": self.resets,
-                "updates": self.updates, "update_counts": self.update_counts, "grad_max": self.grad_max}
+                "updates": {name: _stack(events) for name, events in self.updates.items()},
+                "update_counts": self.update_counts, "grad_max": self.grad_max}
+
+
+def _stack(events):
+    """Events of one parameter as a few stacked arrays: cheap to send (3 blobs, not 3 per event)."""
+    if not events:
+        return None
+    shape = events[0]["before"].shape
+    events = [e for e in events if e["before"].shape == shape and e["after"].shape == shape]
+    nan = np.full(shape, np.nan, dtype=np.float32)
+    return {"before": np.stack([e["before"] for e in events]), "after": np.stack([e["after"] for e in events]),
+            "grad": np.stack([e["grad"] if e["grad"] is not None and e["grad"].shape == shape else nan
+                              for e in events]),
+            "lr": [e["lr"] for e in events], "rebound": [e["rebound"] for e in events]}
 
 
 def install(ns, child):
