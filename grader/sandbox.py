@@ -133,7 +133,10 @@ def _sandbox_env() -> dict[str, str]:
 
 
 def _bwrap_prefix(jobs_root: str) -> list[str]:
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    # No --die-with-parent: its PDEATHSIG follows the *thread* that started bwrap, and batch
+    # threads come and go; the zygote exits on its own when the grader's end of the control
+    # socket closes (the grader exiting included).
+    args = ["bwrap", "--unshare-all", "--new-session", "--cap-drop", "ALL",
             "--uid", str(NOBODY), "--gid", str(NOBODY),
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for path in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
