@@ -13,7 +13,10 @@ PRELUDE = "probes.install(ns, child)"
 PARAMS = ("W", "U", "b", "W_out", "b_out")
 TEST_SENTENCES = [["The", "movie", "is", "bad"], ["The", "movie", "is", "good"]]
 EXPECTED_LABELS = [0, 1]
-PRINTED = re.compile(r"Sentence:\s*(\[[^\]]*\])\s*(?:→|->|=>|:)?\s*Prediction:\s*(-?\d+)")
+# the handout prints `Sentence: [...] → Prediction: N`; students write ->, =>, join the
+# words, or print the tensor itself (`Prediction: tensor(1)`)
+PRINTED = re.compile(r"Sentence\s*:?\s*(.*?)\s*(?:→|->|=>|:|,)?\s*Predict\w*\s*[:=]\s*(?:tensor\()?\s*(-?\d+)",
+                     re.IGNORECASE)
 
 
 # -- shared observations ---------------------------------------------------------------
@@ -55,7 +58,11 @@ def _assignments(ctx, target: str) -> list[tuple[str, int]]:
         if text not in seen:
             seen.add(text)
             found.append((text, node.lineno))
-    return sorted(found, key=lambda s: s[1])
+    # `logits = classify(sentence).view(1, -1)` calls the real computation elsewhere:
+    # where statements use the parameters themselves, those are the ones to judge
+    core = {"s_t": {"W", "U"}, "logits": {"W_out"}}.get(target, set())
+    direct = [f for f in found if core & {n.id for n in ast.walk(ast.parse(f[0])) if isinstance(n, ast.Name)}]
+    return sorted(direct or found, key=lambda s: s[1])
 
 
 def _unknown_names(statement: str) -> list[str]:
@@ -64,19 +71,46 @@ def _unknown_names(statement: str) -> list[str]:
     return sorted(names - set(PARAMS) - {"s_prev", "s_t", "torch", "np", "F", "nn"})
 
 
+def _roles(statement: str) -> dict[str, str]:
+    """Names multiplied by W are the state, names multiplied by U the input: how a
+    statement inside a helper (`def step(x, h): s_t = tanh(W @ h + U @ x + b)`) is bound."""
+    roles = {}
+    for node in ast.walk(ast.parse(statement)):
+        pair = None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            pair = (node.left, node.right)
+        elif isinstance(node, ast.Call) and len(node.args) == 2 and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("mm", "matmul"):
+            pair = (node.args[0], node.args[1])
+        elif isinstance(node, ast.Call) and len(node.args) == 1 and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("mm", "matmul"):
+            pair = (node.func.value, node.args[0])
+        if pair and isinstance(pair[0], ast.Name) and isinstance(pair[1], ast.Name):
+            if pair[0].id in ("W", "W_out"):
+                roles[pair[1].id] = "s"
+            elif pair[0].id == "U":
+                roles[pair[1].id] = "x"
+    return roles
+
+
 def _input_plan(ctx, statement: str) -> dict:
-    """Which names of a statement hold the current input (a one-hot tensor, or a list of them)."""
+    """How to bind each name of a statement that is not a parameter: 'x' (the input
+    vector), 'xs' (a list of inputs, indexed by the loop), 's' (the previous state)."""
     n, m = _sizes(ctx)
     names = _unknown_names(statement)
     out = _run(ctx).probe(
         "import torch\nplan = {}\n"
         "for name in names:\n"
         "    v = child.ns.get(name)\n"
-        "    if isinstance(v, torch.Tensor) and v.numel() == m and v.dim() <= 2:\n"
+        "    if roles.get(name) == 's' and (v is None or isinstance(v, torch.Tensor)):\n"
+        "        plan[name] = 's'\n"
+        "    elif isinstance(v, torch.Tensor) and v.numel() == m and v.dim() <= 2:\n"
         "        plan[name] = 'x'\n"
         "    elif isinstance(v, (list, tuple)) and v and all(isinstance(e, torch.Tensor) and e.numel() == m for e in v):\n"
-        "        plan[name] = 'xs'\n",
-        bind={"names": names, "m": m}, want=["plan"])
+        "        plan[name] = 'xs'\n"
+        "    elif name not in child.ns and name not in dir(__builtins__) and roles.get(name, 'x') == 'x':\n"
+        "        plan[name] = 'x'  # a local of a helper function: the input it multiplies U by\n",
+        bind={"names": names, "m": m, "roles": _roles(statement)}, want=["plan"])
     return out.get("plan") or {}
 
 
@@ -221,7 +255,7 @@ def _state_check(ctx, run, params: dict, x: np.ndarray, expected: np.ndarray, al
         plan = _input_plan(ctx, statement)
         bind = {k: ctx.tensor(v) for k, v in params.items()}
         for var, kind in plan.items():
-            bind[var] = ctx.tensor(x) if kind == "x" else [ctx.tensor(x)] * 8
+            bind[var] = {"x": ctx.tensor(x), "xs": [ctx.tensor(x)] * 8, "s": bind["s_prev"]}[kind]
         observed = _exec_statement(run, ctx, statement, lineno, bind, "s_t")
         where = f"line {lineno}: `{statement}`"
         if isinstance(observed, str):
@@ -249,6 +283,9 @@ def _logits_check(ctx, run, params: dict, s_T: np.ndarray, expected: np.ndarray,
     for statement, lineno in statements:
         bind = {k: ctx.tensor(v) for k, v in params.items()}
         bind.update(s_t=ctx.tensor(s_T), s_prev=ctx.tensor(s_T))  # some compute it from s_prev
+        for var, kind in _input_plan(ctx, statement).items():
+            if kind == "s":
+                bind[var] = ctx.tensor(s_T)  # a helper's own name for the last state
         observed = _exec_statement(run, ctx, statement, lineno, bind, "logits")
         where = f"line {lineno}: `{statement}`"
         if isinstance(observed, str):
@@ -395,9 +432,10 @@ def predictions(ctx):
     else:
         state, logit = states[-1], logits[-1]  # the test loop's own statements
         plan = _input_plan(ctx, state[0])
+        logits_plan = {k: v for k, v in _input_plan(ctx, logit[0]).items() if v == "s"}
         try:
-            out = run.probe("values = probes.predict(child.ns, state, logit, filename, plan, sentences, n)",
-                            bind={"state": list(state), "logit": list(logit), "plan": plan,
+            out = run.probe("values = probes.predict(child.ns, state, logit, filename, plan, sentences, n, lplan)",
+                            bind={"state": list(state), "logit": list(logit), "plan": plan, "lplan": logits_plan,
                                   "filename": ctx.unit("main").filename, "sentences": TEST_SENTENCES, "n": n},
                             want=["values"])
             values = out.get("values") or []

@@ -197,7 +197,7 @@ def onehot(ns, word):
     return vec
 
 
-def predict(ns, state_stmt, logits_stmt, filename, state_bind_names, sentences, n):
+def predict(ns, state_stmt, logits_stmt, filename, state_bind_names, sentences, n, logits_bind_names=None):
     """The student's own forward statements, run with the student's trained weights."""
     logits_out = []
     for sentence in sentences:
@@ -207,10 +207,11 @@ def predict(ns, state_stmt, logits_stmt, filename, state_bind_names, sentences, 
             x = onehot(ns, word)
             bind = {"s_prev": s_prev}
             for name, kind in state_bind_names.items():
-                bind[name] = x if kind == "x" else [x] * 8
+                bind[name] = {"x": x, "xs": [x] * 8, "s": s_prev}[kind]
             s_t = run_statement(ns, state_stmt[0], state_stmt[1], filename, bind, ["s_t"])["s_t"]
             s_prev = s_t
-        out = run_statement(ns, logits_stmt[0], logits_stmt[1], filename,
-                            {"s_t": s_t, "s_prev": s_t}, ["logits"])["logits"]
+        bind = {"s_t": s_t, "s_prev": s_t}
+        bind.update({name: s_t for name in (logits_bind_names or {})})
+        out = run_statement(ns, logits_stmt[0], logits_stmt[1], filename, bind, ["logits"])["logits"]
         logits_out.append(out.detach().float().reshape(-1).numpy() if isinstance(out, torch.Tensor) else None)
     return logits_out
