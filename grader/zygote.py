@@ -92,9 +92,22 @@ def _run_child(sock: socket.socket, job: dict) -> None:
     child.main(sock, job)
 
 
+LIVE: set[int] = set()  # children the grader is still talking to
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _sweep(pid: int, whole_namespace: bool) -> None:
     """Kill the child's process group and, inside our own PID namespace, every process
-    that is not us, so nothing a student left behind outlives its run."""
+    that does not descend from a child still in use, so nothing a student left behind
+    (a daemon, a double fork) outlives its run or sees the next one."""
+    LIVE.discard(pid)
     try:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
@@ -103,11 +116,17 @@ def _sweep(pid: int, whole_namespace: bool) -> None:
         return
     me = os.getpid()
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) not in (me, 1):
-            try:
-                os.kill(int(entry), signal.SIGKILL)
-            except OSError:
-                pass
+        if not entry.isdigit() or int(entry) in (me, 1):
+            continue
+        ancestor, hops = int(entry), 0
+        while ancestor not in (None, 0, 1, me) and ancestor not in LIVE and hops < 64:
+            ancestor, hops = _parent_of(ancestor), hops + 1
+        if ancestor in LIVE:
+            continue
+        try:
+            os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _reap(pid: int, kill: bool, whole_namespace: bool) -> dict:
@@ -124,8 +143,20 @@ def _reap(pid: int, kill: bool, whole_namespace: bool) -> dict:
             "maxrss_kb": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime}
 
 
+def _reap_finished() -> None:
+    """Collect children killed with `discard` (nobody waits for their status)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def serve(ctrl: socket.socket, whole_namespace: bool) -> None:
     while True:
+        _reap_finished()
         try:
             data, fds, _flags, _addr = socket.recv_fds(ctrl, CONTROL_MAX, 1)
         except OSError:
@@ -143,9 +174,13 @@ def serve(ctrl: socket.socket, whole_namespace: bool) -> None:
                 finally:
                     os._exit(0)
             child_sock.close()
+            LIVE.add(pid)
             _send(ctrl, {"pid": pid})
         elif request["op"] == "reap":
             _send(ctrl, _reap(int(request["pid"]), bool(request.get("kill")), whole_namespace))
+        elif request["op"] == "discard":
+            # the grader is done with this child and needs no status: kill, reap later
+            _sweep(int(request["pid"]), whole_namespace)
         elif request["op"] == "exit":
             return
 

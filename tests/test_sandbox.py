@@ -158,3 +158,20 @@ def test_each_run_gets_a_fresh_process(worker):
     out = second.probe("p = pid\nhas = 'leak' in globals()", want=["p", "has"])
     assert out["p"] != pid1 and out["has"] is False
     second.close()
+
+
+def test_closing_one_run_leaves_a_sibling_run_alive(worker):
+    first = run_source(worker, "a = 1\n")
+    second = run_source(worker, "b = 2\n")
+    first.close()
+    assert second.probe("c = b + 1", want=["c"])["c"] == 3
+    second.close()
+
+
+def test_a_lost_run_does_not_take_its_sibling(worker):
+    alive = run_source(worker, "b = 2\n")
+    doomed = run_source(worker, "import os\nos._exit(1)\n")
+    assert doomed.status == "exit"
+    assert alive.probe("c = b + 1", want=["c"])["c"] == 3
+    doomed.close()
+    alive.close()
