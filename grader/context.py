@@ -208,15 +208,20 @@ class Ctx:
         self.provisional_items: set[str] = set()
         self.local: dict[str, Any] = {}  # per-submission scratch for check functions (shared observations)
         self._runs: dict[Any, Run] = {}
+        self._rngs: dict[str, np.random.Generator] = {}
 
     # -- inputs and reference ----------------------------------------------------------
 
     @property
     def rng(self) -> np.random.Generator:
-        """A generator seeded by (batch seed, item): every student of a batch gets the same
-        inputs, so reference outputs are computed once."""
-        number = self.spec.item(self.item_id).number if self.item_id else 0
-        return np.random.default_rng([self.seed, number])
+        """One generator per item, seeded by (batch seed, item): every student of a batch
+        gets the same inputs, so reference outputs are computed once. Repeated access within
+        an item continues the same stream."""
+        key = self.item_id or ""
+        if key not in self._rngs:
+            number = self.spec.item(self.item_id).number if self.item_id else 0
+            self._rngs[key] = np.random.default_rng([self.seed, number])
+        return self._rngs[key]
 
     @property
     def reference(self):

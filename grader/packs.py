@@ -70,7 +70,8 @@ class PackSpec:
     timeout: float = 60.0
     timeout_full: float | None = None
     reference: str | None = None
-    warm: tuple[str, ...] = ("numpy", "torch", "matplotlib")
+    # torch._dynamo: the first torch.optim optimizer imports it lazily (~2.4 s per child)
+    warm: tuple[str, ...] = ("numpy", "torch", "torch._dynamo", "matplotlib")
     memory_mb: int = 4096
     seed_doc: str = ""
     options: dict[str, Any] = field(default_factory=dict)
