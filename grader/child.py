@@ -93,6 +93,7 @@ class Child:
         except SyntaxError as exc:
             return [_syntax_error(exc)], 0, False
         cells = req.get("cells")  # notebooks: [[first_line, last_line], ...] per code cell
+        flags = _future_flags(tree)  # `from __future__ import annotations` must reach every statement
         errors: list[dict] = []
         skipped = 0
         failed_cell = None
@@ -100,19 +101,22 @@ class Child:
         _arm_timer(float(req.get("timeout", 60)))
         try:
             for stmt in tree.body:
-                if timed_out:
-                    skipped += 1
-                    continue
                 cell = _cell_of(cells, stmt.lineno)
-                if errors and not _should_run_after_error(stmt, cells, cell, failed_cell):
+                if timed_out and not _is_definition(stmt):
+                    skipped += 1  # after the time limit only definitions run (they are instant)
+                    continue
+                if errors and not timed_out and not _should_run_after_error(stmt, cells, cell, failed_cell):
                     skipped += 1
                     continue
                 try:
-                    code = compile(ast.Module([stmt], []), filename, "exec")
+                    code = compile(ast.Module([stmt], []), filename, "exec", flags=flags, dont_inherit=True)
                     exec(code, self.ns)
                 except GraderTimeout:
+                    if timed_out:
+                        break  # a definition that loops (a class body): stop for good
                     timed_out = True
                     errors.append(self._error_info(None, filename, "timeout"))
+                    _arm_timer(2.0)
                 except BaseException as exc:  # SystemExit and KeyboardInterrupt are results too
                     failed_cell = cell
                     errors.append(self._error_info(exc, filename))
@@ -272,14 +276,29 @@ def _cell_of(cells: list | None, lineno: int) -> int | None:
     return None
 
 
+def _is_definition(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))
+
+
+def _future_flags(tree: ast.Module) -> int:
+    import __future__
+
+    flags = 0
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            for alias in node.names:
+                feature = getattr(__future__, alias.name, None)
+                flags |= getattr(feature, "compiler_flag", 0)
+    return flags
+
+
 def _should_run_after_error(stmt: ast.stmt, cells, cell, failed_cell) -> bool:
     """After an exception, code that ran before still counts. Notebooks go on with the
     next cell (as Jupyter with allow_errors); scripts run only the definitions that
     follow (def, class, import), so functions below a stray demo line are still graded."""
     if cells is not None:
         return cell != failed_cell
-    return isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                             ast.Import, ast.ImportFrom))
+    return _is_definition(stmt)
 
 
 def _syntax_error(exc: SyntaxError) -> dict:

@@ -175,3 +175,17 @@ def test_a_lost_run_does_not_take_its_sibling(worker):
     assert alive.probe("c = b + 1", want=["c"])["c"] == 3
     doomed.close()
     alive.close()
+
+
+def test_definitions_below_a_hang_are_still_made(worker):
+    run = run_source(worker, "def f():\n    return 1\nwhile True:\n    pass\ndef g():\n    return 2\n", timeout=1.5)
+    assert run.status == "timeout"
+    assert run.probe("v = f() + g()", want=["v"])["v"] == 3
+    run.close()
+
+
+def test_future_annotations_reach_every_statement(worker):
+    run = run_source(worker, "from __future__ import annotations\ndef f(x: Later) -> Later:\n    return x\n"
+                             "class Later:\n    pass\n")
+    assert run.status == "ok", run.error
+    run.close()

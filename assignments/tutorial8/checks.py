@@ -1,0 +1,933 @@
+"""tutorial8 checks (trusted side). The student's module is imported once in the sandbox;
+every expected value is computed here, on inputs drawn here, and the three models are
+trained in the child by the student's own training functions under fixed seeds."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from grader.checks import Check, StudentRaised, array_problem, fmt, item
+
+# -- the tutorial's numbers (Question 1) ------------------------------------------------------
+
+SEED_U = np.array([[-1.0, 0.5], [0.5, 0.1], [0.2, -2.0]])
+SEED_V = np.array([[2.0], [-1.5]])
+SEED_B = np.array([0.2, 0.2])
+SEED_C = 0.5
+SEED_XS = np.array([[1, 2, -1], [-1, 1, -2], [0, 3, 1], [2, -1, 0]], dtype=float)
+SEED_W_ELMAN = np.array([[2.0, 1.3], [1.5, 0.0]])
+SEED_W_JORDAN = np.array([[2.0, 1.3]])
+
+# Question 3: the table's pairs and the two test sequences
+MAPPING_X = [[1, 2, 5, 6], [5, 7, 7, 8], [3, 4, 5, 7]]
+MAPPING_Y = [[1, 3, 7, 11], [5, 12, 14, 15], [3, 7, 9, 12]]
+MAPPING_TEST = [[1, 2, 3, 4], [4, 5, 6, 7]]
+
+# Question 4: words the random edge-case sentences are made of (upper case mixed in)
+EDGE_WORDS = ["movie", "GREAT", "Interest", "not", "Good", "scenes", "I", "liked", "THE", "fan",
+              "family", "Watched", "better", "show", "at", "all"]
+
+
+def _run(ctx):
+    return ctx.run("main")
+
+
+def _error_text(exc: StudentRaised) -> str:
+    err = exc.error
+    where = f" at {err.where}" if err.where else ""
+    return f"your code raised {err.type}: {err.message}{where}"
+
+
+def _timed_out(exc: StudentRaised) -> bool:
+    return exc.error.type == "Timeout"
+
+
+# =============================================================================================
+# Q1: elman and jordan
+# =============================================================================================
+
+
+def _sigmoid(u):
+    return 1.0 / (1.0 + np.exp(-u))
+
+
+def _simulate(U, V, W, b, c, xs, *, feedback: str = "h", transpose_w: bool = True,
+              hidden_act: Callable = np.tanh, out_act: Callable = _sigmoid, use_b: bool = True,
+              use_c: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The recurrence with one knob per common mistake: what is fed back ('h', 'y',
+    'h-through-W' for a Jordan net fed its hidden state, 'logit', 'none'), W or W^T,
+    the activations, and the biases. The right answers are feedback 'h' (Elman) and 'y'
+    (Jordan) with everything else at its default."""
+    H, K = U.shape[1], V.shape[1]
+    h, y, logit = np.zeros(H), np.zeros(K), np.zeros(K)
+    hs, ys = [], []
+    for x in xs:
+        if feedback == "h":
+            rec = (W.T @ h) if transpose_w else (W @ h)
+        elif feedback == "y":
+            rec = W.T @ y
+        elif feedback == "logit":
+            rec = W.T @ logit
+        elif feedback == "h-through-W":  # Jordan's W (1, H) applied to h: one number added to every unit
+            rec = W @ h
+        else:
+            rec = 0.0
+        h = hidden_act(U.T @ x + rec + (b if use_b else 0.0))
+        logit = V.T @ h + (c if use_c else 0.0)
+        y = out_act(logit)
+        hs.append(h)
+        ys.append(y)
+    return np.array(hs), np.array(ys)
+
+
+def _relu(u):
+    return np.maximum(u, 0.0)
+
+
+ELMAN_MISTAKES = {
+    "h(t) uses W h(t-1) instead of W^T h(t-1): W is the matrix from h(t-1) to h(t), so its "
+    "transpose multiplies h(t-1) (use W.T @ h, or h @ W)": dict(transpose_w=False),
+    "the hidden state is never fed back: h(t) must include W^T h(t-1) from the previous step":
+        dict(feedback="none"),
+    "the hidden activation must be tanh (sigmoid found)": dict(hidden_act=_sigmoid),
+    "the hidden activation must be tanh (ReLU found)": dict(hidden_act=_relu),
+    "the output needs the sigmoid: y(t) = sigmoid(V^T h(t) + c)": dict(out_act=lambda u: u),
+    "the hidden bias b is missing": dict(use_b=False),
+    "the output bias c is missing": dict(use_c=False),
+}
+
+JORDAN_MISTAKES = {
+    "this is an Elman net: a Jordan net feeds back the previous OUTPUT y(t-1) (through W^T), "
+    "not the hidden state h(t-1)": dict(feedback="h-through-W"),
+    "the fed-back value must be the output y(t-1) after the sigmoid, not V^T h(t-1) + c":
+        dict(feedback="logit"),
+    "nothing is fed back: h(t) must include W^T y(t-1) from the previous step": dict(feedback="none"),
+    "the hidden activation must be tanh (sigmoid found)": dict(hidden_act=_sigmoid),
+    "the output needs the sigmoid: y(t) = sigmoid(V^T h(t) + c)": dict(out_act=lambda u: u),
+    "the hidden bias b is missing": dict(use_b=False),
+    "the output bias c is missing": dict(use_c=False),
+}
+
+
+def _random_case(rng: np.random.Generator, w_shape: tuple[int, int]) -> dict:
+    T = int(rng.integers(5, 9))
+    return {"U": rng.normal(0, 1.0, (3, 2)), "V": rng.normal(0, 1.5, (2, 1)),
+            "W": rng.normal(0, 1.0, w_shape), "b": rng.normal(0, 0.5, 2),
+            "c": float(rng.normal(0, 0.5)), "xs": rng.normal(0, 1.0, (T, 3))}
+
+
+def _seed_case(w: np.ndarray) -> dict:
+    return {"U": SEED_U, "V": SEED_V, "W": w, "b": SEED_B, "c": SEED_C, "xs": SEED_XS}
+
+
+def _call_recurrence(ctx, fn_name: str, case: dict, *, catch: bool = True) -> dict:
+    """The student's (hs, ys) on one case, as arrays; `error` when it raised (if `catch`)."""
+    try:
+        out = _run(ctx).probe(f"hs, ys, got = probes.pair({fn_name}(U, V, W, b, c, xs))",
+                              bind={k: (np.array(v) if isinstance(v, np.ndarray) else v)
+                                    for k, v in case.items()},
+                              want=["hs", "ys", "got"])
+    except StudentRaised as exc:
+        if not catch:
+            raise
+        return {"error": _error_text(exc)}
+    ys = out.get("ys")
+    T = len(case["xs"])
+    if isinstance(ys, np.ndarray) and ys.shape in ((T,), (1, T)) and T > 1:
+        ys = ys.reshape(T, 1)  # (T,) is the same sequence of scalar outputs: accept it
+    return {"hs": out.get("hs"), "ys": ys, "got": out.get("got")}
+
+
+def _diagnose(obs: np.ndarray, case: dict, mistakes: dict, ref_ys: np.ndarray, right: dict) -> str | None:
+    for hint, knobs in mistakes.items():
+        _, ys = _simulate(**case, **{**right, **knobs})
+        if ys.shape == obs.shape and np.allclose(obs, ys, rtol=1e-4, atol=1e-5):
+            return hint
+    if obs.shape == ref_ys.shape and len(obs) > 1 and np.allclose(obs[0], ref_ys[0], rtol=1e-4, atol=1e-5):
+        return ("y(1) is right (no recurrence yet at t = 1) but later steps are not: the recurrent term is "
+                "wrong (check what is fed back, W versus W^T, and that the state carries to the next step)")
+    return None
+
+
+def _problem(name: str, observed: Any, expected: np.ndarray, tol: dict) -> str | None:
+    problem, _ = array_problem(name, observed, expected, rtol=tol.get("rtol", 1e-4),
+                               atol=tol.get("atol", 1e-5), check_dtype=False)
+    return problem
+
+
+def _recurrence_item(ctx, fn_name: str, seed_w: np.ndarray, w_shape: tuple[int, int],
+                     mistakes: dict, right: dict) -> list[Check]:
+    tol = ctx.tol()
+    ref_fn = getattr(ctx.reference, fn_name)
+    checks = []
+    # 1. the tutorial's numbers: ys (5) and hs (2)
+    case = _seed_case(seed_w)
+    ref_hs, ref_ys = ref_fn(**case)
+    got = _call_recurrence(ctx, fn_name, case, catch=False)  # raising here: the item's reason
+    exp_text = "ys = " + ", ".join(f"{v:.4f}" for v in ref_ys[:, 0])
+    for name, points, ref in (("ys", 5, ref_ys), ("hs", 2, ref_hs)):
+        title = f"{fn_name} on the tutorial's numbers: {name}"
+        expected = exp_text if name == "ys" else fmt(ref)
+        problem = _problem(name, got[name], ref, tol)
+        if problem is None:
+            checks.append(Check.ok(title, points, expected=expected, observed=fmt(got[name])))
+            continue
+        if got[name] is None:
+            problem = f"{fn_name} returned {got.get('got')}, expected the pair (hs, ys)"
+        hint = _diagnose(got["ys"], case, mistakes, ref_ys, right) if isinstance(got["ys"], np.ndarray) else None
+        checks.append(Check.failed(title, points, expected=expected,
+                                   observed=problem + "\n" + fmt(got[name]), hint=hint))
+    # 2. random inputs (8): every draw must match
+    rng = ctx.rng
+    cases = [_random_case(rng, w_shape) for _ in range(3)]
+    title = f"{fn_name} on {len(cases)} random inputs (hs and ys)"
+    for k, case in enumerate(cases, start=1):
+        ref_hs, ref_ys = ref_fn(**case)
+        got = _call_recurrence(ctx, fn_name, case)
+        if "error" in got:
+            checks.append(Check.failed(title, 8, expected=f"random draw {k} (T = {len(case['xs'])})",
+                                       observed=got["error"]))
+            return checks
+        for name, ref in (("ys", ref_ys), ("hs", ref_hs)):
+            problem = _problem(name, got[name], ref, tol)
+            if problem is not None:
+                hint = _diagnose(got["ys"], case, mistakes, ref_ys, right) \
+                    if isinstance(got["ys"], np.ndarray) else None
+                checks.append(Check.failed(
+                    title, 8, expected=f"random draw {k} (T = {len(case['xs'])}): {name} = {fmt(ref)}",
+                    observed=problem + "\n" + fmt(got[name]), hint=hint))
+                return checks
+    checks.append(Check.ok(title, 8, expected="hs and ys equal to the reference on every draw",
+                           observed="all draws match"))
+    return checks
+
+
+@item("elman")
+def elman(ctx):
+    return _recurrence_item(ctx, "elman_rnn", SEED_W_ELMAN, (2, 2), ELMAN_MISTAKES, dict(feedback="h"))
+
+
+@item("jordan")
+def jordan(ctx):
+    return _recurrence_item(ctx, "jordan_rnn", SEED_W_JORDAN, (1, 2), JORDAN_MISTAKES, dict(feedback="y"))
+
+
+# =============================================================================================
+# Q2: sequence data
+# =============================================================================================
+
+SEQ_DATA_CODE = """
+clean = probes.pair(make_sequences(n_seqs, n_steps, 0.0, seed_a))
+again = probes.pair(make_sequences(n_seqs, n_steps, 0.0, seed_a))
+other = probes.pair(make_sequences(n_seqs, n_steps, 0.0, seed_b))
+big_clean = probes.pair(make_sequences(8, 100, 0.0, seed_a))
+big_noisy = probes.pair(make_sequences(8, 100, 0.1, seed_a))
+"""
+
+# y1(t) = 5 x1(t - a) - 0.2 x3(t - b); y2(t) = 25 x2(t - a) x3(t - b): the right lags and how a
+# wrong slice reads in words
+LAGS = {"y1": (0, 1), "y2": (1, 3)}
+MAX_LAG = 4
+
+
+def _equation(x: np.ndarray, which: str, a: int, b: int) -> np.ndarray:
+    """Equation `which` with lags (a, b) on x (N, T, 3): values for t >= max(a, b), shape (N, T - max)."""
+    start, T = max(a, b), x.shape[1]
+    if which == "y1":
+        return 5 * x[:, start - a:T - a, 0] - 0.2 * x[:, start - b:T - b, 2]
+    return 25 * x[:, start - a:T - a, 1] * x[:, start - b:T - b, 2]
+
+
+def _lag_words(which: str, a: int, b: int) -> str:
+    first, second = ("x1", "x3") if which == "y1" else ("x2", "x3")
+    lag = lambda name, k: f"{name}(t)" if k == 0 else f"{name}(t-{k})"  # noqa: E731
+    return f"{lag(first, a)} and {lag(second, b)}"
+
+
+def _check_equation(x: np.ndarray, y: np.ndarray, which: str, col: int, tol: dict) -> tuple[bool, str, str | None]:
+    """(passed, observed text, hint) for one output column of noise-free data."""
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    a, b = LAGS[which]
+    start = max(a, b)
+    close = lambda u, v: u.shape == v.shape and np.allclose(u, v, rtol=tol.get("rtol", 1e-4),  # noqa: E731
+                                                             atol=tol.get("atol", 1e-4))
+    body = close(y64[:, start:, col], _equation(x64, which, a, b))
+    head = close(y64[:, :start, col], np.zeros_like(y64[:, :start, col]))
+    if body and head:
+        return True, f"{which} follows the equation at lags {_lag_words(which, a, b)}, 0 for t < {start}", None
+    if body:
+        return (False, f"{which}(t) is right for t >= {start} but not 0 before: {fmt(y64[0, :start, col])}",
+                f"{which} is defined from t = {start} on (the lags reach back {start} step(s)); "
+                f"leave y[:, :{start}, {col}] at zero, as np.zeros does")
+    for la in range(MAX_LAG + 1):
+        for lb in range(MAX_LAG + 1):
+            s = max(la, lb)
+            if (la, lb) != (a, b) and close(y64[:, s:, col], _equation(x64, which, la, lb)):
+                return (False, f"{which}(t) uses {_lag_words(which, la, lb)}",
+                        f"wrong lag: {which}(t) must use {_lag_words(which, a, b)}; with slices, "
+                        f"x[:, {start}-k:T-k] is the value k steps back for the targets y[:, {start}:]")
+    other = 1 - col
+    if y.shape[-1] == 2 and close(y64[:, start:, other], _equation(x64, which, a, b)):
+        return (False, f"{which} is in column {other}, expected column {col}",
+                f"y[..., 0] is y1 and y[..., 1] is y2")
+    return (False, f"{which} does not follow {_lag_words(which, a, b)} at any lag up to {MAX_LAG}; "
+                   f"first values: {fmt(y64[0, :6, col])}",
+            "check the coefficients (5, -0.2, 25) and the input columns (x1, x2, x3 are x[..., 0], "
+            "x[..., 1], x[..., 2])")
+
+
+@item("sequence-data")
+def sequence_data(ctx):
+    tol = ctx.tol()
+    seed_a, seed_b = (int(v) for v in ctx.rng.integers(0, 10_000, 2))
+    n_seqs, n_steps = 5, 30
+    out = _run(ctx).probe(SEQ_DATA_CODE, bind={"n_seqs": n_seqs, "n_steps": n_steps, "seed_a": seed_a,
+                                               "seed_b": seed_b},
+                          want=["clean", "again", "other", "big_clean", "big_noisy"])
+    x, y, got = (list(out.get("clean") or [None, None, "nothing"]) + [None] * 3)[:3]
+    checks = []
+    # 1. shapes and range (2)
+    title = "x uniform in [0, 1) of shape (N, T, 3), y of shape (N, T, 2)"
+    expected = f"x {(n_seqs, n_steps, 3)}, y {(n_seqs, n_steps, 2)}, 0 <= x < 1"
+    if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
+        checks.append(Check.failed(title, 2, expected=expected,
+                                   observed=f"make_sequences returned {got}, expected the pair (x, y)"))
+        for name, points in (("y1 equation", 3), ("y2 equation", 3), ("noise", 1), ("seed", 1)):
+            checks.append(Check.failed(name, points, expected="(x, y) arrays", observed="not available"))
+        return checks
+    shape_ok = x.shape == (n_seqs, n_steps, 3) and y.shape == (n_seqs, n_steps, 2)
+    range_ok = x.size > 0 and float(x.min()) >= 0.0 and float(x.max()) < 1.0 and float(x.std()) > 0.2
+    observed = f"x {x.shape} in [{x.min():.4f}, {x.max():.4f}], y {y.shape}" if x.size else "empty x"
+    if shape_ok and range_ok:
+        checks.append(Check.ok(title, 2, expected=expected, observed=observed))
+    else:
+        hint = ("use the arguments in the order (n_seqs, n_steps, noise, seed)" if not shape_ok
+                else "draw x with np.random.rand (uniform in [0, 1))")
+        checks.append(Check.failed(title, 2, expected=expected, observed=observed, hint=hint))
+    if not shape_ok or x.ndim != 3 or y.ndim != 3 or x.shape[:2] != y.shape[:2] or x.shape[2] < 3:
+        for name, points in (("y1 equation", 3), ("y2 equation", 3), ("noise", 1), ("seed", 1)):
+            checks.append(Check.failed(name, points, expected=expected, observed="shapes do not allow the check"))
+        return checks
+    # 2. the two equations with noise = 0 (3 + 3)
+    for which, col in (("y1", 0), ("y2", 1)):
+        a, b = LAGS[which]
+        eq = ("y1(t) = 5 x1(t) - 0.2 x3(t-1), t >= 1" if which == "y1" else "y2(t) = 25 x2(t-1) x3(t-3), t >= 3")
+        passed, observed, hint = _check_equation(x, y, which, col, tol)
+        name = f"{which} with noise = 0: {eq}, 0 before"
+        checks.append(Check.ok(name, 3, expected=eq, observed=observed) if passed
+                      else Check.failed(name, 3, expected=eq, observed=observed, hint=hint))
+    checks.append(_noise_check(out, tol))
+    checks.append(_seed_check(out))
+    return checks
+
+
+def _noise_check(out: dict, tol: dict) -> Check:
+    """noise = 0.1 adds 0.1 N(0, 1) to every target: the difference to the noise-free data of
+    the same seed (or, if x changed, to the equations) has a standard deviation near 0.1."""
+    name = "noise = 0.1 adds 0.1 * N(0, 1) to the targets"
+    lo, hi = tol.get("noise_std", [0.09, 0.11])
+    clean, noisy = out.get("big_clean") or [None] * 3, out.get("big_noisy") or [None] * 3
+    xc, yc, xn, yn = clean[0], clean[1], noisy[0], noisy[1]
+    if not all(isinstance(v, np.ndarray) for v in (xc, yc, xn, yn)) or yn.shape != (8, 100, 2) \
+            or yc.shape != yn.shape or xn.shape != (8, 100, 3):
+        return Check.failed(name, 1, expected="(x, y) of shapes (8, 100, 3), (8, 100, 2)",
+                            observed="make_sequences(8, 100, 0.1, seed) did not return them")
+    if xc.shape == xn.shape and np.array_equal(xc, xn):
+        residual = yn.astype(np.float64) - yc.astype(np.float64)
+    else:
+        x = xn.astype(np.float64)
+        clean_y = np.zeros(yn.shape)
+        clean_y[:, 1:, 0] = _equation(x, "y1", *LAGS["y1"])
+        clean_y[:, 3:, 1] = _equation(x, "y2", *LAGS["y2"])
+        residual = yn.astype(np.float64) - clean_y
+    std, mean = float(residual.std()), float(residual.mean())
+    observed = f"target noise: std {std:.4f}, mean {mean:+.4f}"
+    if lo <= std <= hi and abs(mean) < 0.02:
+        return Check.ok(name, 1, expected=f"std in [{lo}, {hi}], mean near 0", observed=observed)
+    hint = ("no noise was added: y += noise * np.random.randn(*y.shape)" if std < 1e-6 else
+            "scale standard normal noise (np.random.randn) by `noise`, once, on every target")
+    return Check.failed(name, 1, expected=f"std in [{lo}, {hi}], mean near 0", observed=observed, hint=hint)
+
+
+def _seed_check(out: dict) -> Check:
+    name = "the same seed gives the same data, another seed other data"
+    first, again, other = (out.get(k) or [None] * 3 for k in ("clean", "again", "other"))
+    same = isinstance(first[0], np.ndarray) and isinstance(again[0], np.ndarray) and \
+        first[0].shape == again[0].shape and np.array_equal(first[0], again[0])
+    differs = isinstance(other[0], np.ndarray) and isinstance(first[0], np.ndarray) and \
+        not (first[0].shape == other[0].shape and np.array_equal(first[0], other[0]))
+    observed = f"same seed: {'same' if same else 'different'} x; other seed: {'different' if differs else 'same'} x"
+    if same and differs:
+        return Check.ok(name, 1, expected="reproducible by seed", observed=observed)
+    return Check.failed(name, 1, expected="reproducible by seed", observed=observed,
+                        hint="seed the generator from the argument: np.random.seed(seed) (or "
+                             "rng = np.random.RandomState(seed)) before drawing x")
+
+
+# =============================================================================================
+# training items: shared machinery
+# =============================================================================================
+
+
+def _train_until_pass(ctx, code: str, bind: dict, want: list[str], seeds: list[int], time_cap: float,
+                      passes: Callable[[dict], bool]) -> tuple[list[dict], str | None]:
+    """Train under each seed in turn until one run passes (a correct model stuck in a poor
+    local minimum under one seed gets another chance). Returns the attempts and, if the
+    student's code raised or ran out of time, why training stopped."""
+    attempts = []
+    for seed in seeds:
+        try:
+            out = _run(ctx).probe(code, bind={**bind, "seed": seed}, want=want, timeout=time_cap)
+        except StudentRaised as exc:
+            if _timed_out(exc):
+                return attempts, (f"training did not finish within {time_cap:g} s (seed {seed}); "
+                                  "the reference needs a fraction of that")
+            return attempts, _error_text(exc)
+        out["seed"] = seed
+        attempts.append(out)
+        if passes(out):
+            break
+    return attempts, None
+
+
+def _losses_check(name: str, losses: Any, n_iters: int, points: float) -> Check:
+    expected = f"a list of {n_iters} finite losses, the last below the first"
+    if not isinstance(losses, list):
+        return Check.failed(name, points, expected=expected, observed=f"returned {fmt(losses)}",
+                            hint="append loss.item() at every iteration and return the list")
+    ok = len(losses) == n_iters and all(np.isfinite(losses)) and losses[-1] < losses[0]
+    observed = (f"{len(losses)} losses, first {losses[0]:.4g}, last {losses[-1]:.4g}" if losses
+                else "an empty list")
+    if ok:
+        return Check.ok(name, points, expected=expected, observed=observed)
+    hint = None
+    if losses and len(losses) != n_iters:
+        hint = "run exactly n_iters iterations (the argument) and record one loss each"
+    elif losses and not losses[-1] < losses[0]:
+        hint = "the loss does not go down: is optimizer.step() called, and zero_grad() before backward()?"
+    return Check.failed(name, points, expected=expected, observed=observed, hint=hint)
+
+
+def _no_mse_hint(pred: Any, shapes: str) -> str:
+    if isinstance(pred, np.ndarray) and pred.dtype.kind == "f" and not np.all(np.isfinite(pred)):
+        return ("after training the predictions contain NaN or infinity: the loss diverged (too large a "
+                "step, gradients that pile up without zero_grad(), or a log/division of zero)")
+    return f"model(x) must return the predictions {shapes}"
+
+
+# A correct loop leaves in .grad the gradient of its last step, about the size of one fresh
+# MSE gradient (x numel for a sum-reduced loss). Without zero_grad() the .grad of every step
+# piles up: the no-zero-grad example leaves 144x after 2,000 steps. Both signs are required.
+_PILED_UP_HINT = ("no zero_grad() call was seen during training, and the gradients left in .grad are "
+                  "{ratio:.0f} times one step's gradient: they were never reset, so every step used the "
+                  "sum of all past gradients; call optimizer.zero_grad() before every loss.backward()")
+
+
+def _piled_up(out: dict) -> bool:
+    ratio = out.get("leftover")
+    return out.get("zeroed") == 0 and isinstance(ratio, (int, float)) and np.isfinite(ratio) and ratio > 20
+
+
+# =============================================================================================
+# Q2: sequence RNN
+# =============================================================================================
+
+SEQ_STRUCTURE_CODE = """
+torch.manual_seed(0)
+model = SequenceRNN(3, 5, 2)
+with torch.no_grad():
+    raw = model(xa)
+    a, b = probes.as_array(raw), probes.as_array(model(xb))
+got = probes.kind(raw)
+"""
+
+SEQ_TRAIN_CODE = """
+torch.manual_seed(seed)
+np.random.seed(seed)
+model = SequenceRNN(3, 5, 2)
+zeroed, losses = probes.count_zero_grads(lambda: train_sequence_rnn(model, x, y, n_iters, lr))
+losses = probes.floats(losses)
+with torch.no_grad():
+    pred = probes.as_array(model(x))
+leftover = probes.leftover_grad_ratio(model, x, y)
+probes.plot_curves(f"Q2 learning curve (grader's run, seed {seed})", [("MSE", losses)], "MSE")
+probes.plot_sequences("Q2", y, pred)
+"""
+
+
+@item("sequence-rnn")
+def sequence_rnn(ctx):
+    tol = ctx.tol()
+    checks, independent = _sequence_structure(ctx)
+    yield from checks
+    n_iters, lr, seeds = int(tol["n_iters"]), float(tol["lr"]), list(tol["seeds"])
+    max_mse = float(tol["max_mse"])
+    x, y = ctx.memo("seq-train-data", lambda: tuple(
+        t.numpy() for t in ctx.reference.make_sequences(8, 100, 0.1, 10)))
+
+    def mse_of(out: dict) -> float | None:
+        pred = out.get("pred")
+        if not isinstance(pred, np.ndarray) or pred.shape != y.shape or not np.all(np.isfinite(pred)):
+            return None
+        return float(np.mean((pred.astype(np.float64) - y) ** 2))
+
+    def passes(out: dict) -> bool:
+        mse = mse_of(out)
+        return mse is not None and mse < max_mse
+
+    # a model that mixes the sequences of a batch cannot learn them: one run is enough to show it
+    attempts, stopped = _train_until_pass(
+        ctx, SEQ_TRAIN_CODE, {"x": ctx.tensor(x), "y": ctx.tensor(y), "n_iters": n_iters, "lr": lr},
+        ["losses", "pred", "leftover", "zeroed"], seeds if independent else seeds[:1], float(tol["time_cap"]), passes)
+    ctx.note(f"sequence-rnn: trained {n_iters} iterations (tutorial: 10,000) at lr {lr} on 8 sequences "
+             f"of 100 steps, up to {len(seeds)} seeds")
+    name_losses = f"train_sequence_rnn returns the {n_iters} losses"
+    name_mse = f"final training MSE below {max_mse:g} after {n_iters} Adam iterations (lr {lr:g})"
+    if not attempts:
+        yield Check.failed(name_losses, 2, expected=f"{n_iters} losses", observed=stopped)
+        yield Check.failed(name_mse, 8, expected=f"MSE < {max_mse:g}", observed=stopped)
+        return
+    last = attempts[-1]
+    yield _losses_check(name_losses, last.get("losses"), n_iters, 2)
+    runs = "; ".join(f"seed {a['seed']}: " + (f"MSE {m:.3f}" if (m := mse_of(a)) is not None
+                                              else f"predictions {fmt(a.get('pred'), 80)}") for a in attempts)
+    expected = f"MSE < {max_mse:g} (the reference reaches about 0.8-2.7; a model without memory about 15)"
+    if passes(last):
+        yield Check.ok(name_mse, 8, expected=expected, observed=runs)
+        return
+    hint = None
+    mse = mse_of(last)
+    if not independent:
+        hint = ("the model mixes the sequences of the batch, so it cannot learn their lags: "
+                "nn.RNN(..., batch_first=True) for inputs shaped (B, T, 3)")
+    elif mse is None:
+        hint = _no_mse_hint(last.get("pred"), "(B, T, 2) for x (B, T, 3)")
+    elif _piled_up(last):
+        hint = _PILED_UP_HINT.format(ratio=last.get("leftover"))
+    elif mse > 12:
+        hint = ("the error stays near what a model without memory reaches: y2(t) needs x(t-1) and x(t-3); "
+                "check that the recurrent layer runs over time (batch_first=True) and that every step's "
+                "hidden state is read out")
+    if stopped:
+        runs += f"; then {stopped}"
+    yield Check.failed(name_mse, 8, expected=expected, observed=runs, hint=hint)
+
+
+def _sequence_structure(ctx) -> tuple[list[Check], bool]:
+    """Shape (2) and independence of the sequences in a batch (3), on an untrained model."""
+    rng = ctx.rng
+    xa = rng.random((4, 12, 3)).astype(np.float32)
+    xb = xa.copy()
+    xb[1, 6:] = rng.random((6, 3)).astype(np.float32)  # change sequence 2 from step 7 on
+    name_shape, name_indep = "SequenceRNN maps (B, T, 3) to (B, T, 2)", \
+        "each sequence of the batch is processed on its own, causally in time"
+    # student code raising here (a TODO) is the item's reason, stated once by the engine
+    out = _run(ctx).probe(SEQ_STRUCTURE_CODE, bind={"xa": ctx.tensor(xa), "xb": ctx.tensor(xb)},
+                          want=["a", "b", "got"])
+    a, b = out.get("a"), out.get("b")
+    checks = []
+    if isinstance(a, np.ndarray) and a.shape == (4, 12, 2) and np.all(np.isfinite(a)):
+        checks.append(Check.ok(name_shape, 2, expected="(4, 12, 2)", observed=f"{a.shape}"))
+    else:
+        observed = f"shape {a.shape}" if isinstance(a, np.ndarray) else f"a {out.get('got')}"
+        hint = ("forward must return only the predictions, not the (output, h_n) pair of nn.RNN"
+                if out.get("got") == "tuple" else "apply the linear read-out to every step's hidden state")
+        checks.append(Check.failed(name_shape, 2, expected="(4, 12, 2)", observed=observed, hint=hint))
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+            and a.ndim == 3 and a.shape[:2] == (4, 12)):
+        checks.append(Check.failed(name_indep, 3, expected="independent sequences",
+                                   observed="outputs not shaped (B, T, ...)"))
+        return checks, True
+    others = [k for k in (0, 2, 3) if not np.allclose(a[k], b[k], rtol=1e-5, atol=1e-6)]
+    past = not np.allclose(a[1, :6], b[1, :6], rtol=1e-5, atol=1e-6)
+    expected = "changing sequence 2 from step 7 on changes only sequence 2, from step 7 on"
+    if not others and not past:
+        checks.append(Check.ok(name_indep, 3, expected=expected, observed="as expected"))
+        return checks, True
+    if others:
+        checks.append(Check.failed(
+            name_indep, 3, expected=expected,
+            observed=f"the outputs of sequence(s) {', '.join(str(k + 1) for k in others)} changed too",
+            hint="the recurrence runs over the batch instead of time: nn.RNN expects (T, B, features) "
+                 "unless you pass batch_first=True"))
+        return checks, False
+    checks.append(Check.failed(name_indep, 3, expected=expected,
+                               observed="outputs before step 7 changed: the future leaks into the past",
+                               hint="use a one-directional RNN run forwards in time"))
+    return checks, True
+
+
+# =============================================================================================
+# Q3: LSTM mapping
+# =============================================================================================
+
+LSTM_SHAPE_CODE = """
+torch.manual_seed(0)
+model = MappingLSTM(10)
+with torch.no_grad():
+    raw = model(xt)
+out = probes.as_array(raw)
+got = probes.kind(raw)
+"""
+
+LSTM_TRAIN_CODE = """
+torch.manual_seed(seed)
+np.random.seed(seed)
+model = MappingLSTM(10)
+zeroed, losses = probes.count_zero_grads(lambda: train_mapping_lstm(model, n_iters, lr))
+losses = probes.floats(losses)
+with torch.no_grad():
+    train_pred = probes.as_array(model(xtr))
+    test_pred = probes.as_array(model(xt))
+leftover = probes.leftover_grad_ratio(model, xtr, ytr)
+probes.plot_curves(f"Q3 learning curve (grader's run, lr {lr}, seed {seed})", [("MSE", losses)], "MSE")
+"""
+
+
+def _as_b4(pred: Any, batch: int) -> np.ndarray | None:
+    """(B, 4) from (B, 4) or (B, 4, 1): the shape is judged separately, not twice."""
+    if isinstance(pred, np.ndarray) and pred.size == batch * 4 and pred.shape[:1] == (batch,):
+        return pred.reshape(batch, 4).astype(np.float64)
+    return None
+
+
+@item("lstm-mapping")
+def lstm_mapping(ctx):
+    tol = ctx.tol()
+    xt = np.array(MAPPING_TEST, dtype=np.float32)[:, :, None]     # (2, 4, 1)
+    xtr = np.array(MAPPING_X, dtype=np.float32)[:, :, None]       # (3, 4, 1)
+    ytr = np.array(MAPPING_Y, dtype=np.float64)                   # (3, 4)
+    name = "MappingLSTM maps (B, 4, 1) to (B, 4)"
+    out = _run(ctx).probe(LSTM_SHAPE_CODE, bind={"xt": ctx.tensor(xt)}, want=["out", "got"])
+    shaped = out.get("out")
+    if isinstance(shaped, np.ndarray) and shaped.shape == (2, 4) and np.all(np.isfinite(shaped)):
+        yield Check.ok(name, 2, expected="(2, 4)", observed=str(shaped.shape))
+    else:
+        observed = f"shape {shaped.shape}" if isinstance(shaped, np.ndarray) else f"a {out.get('got')}"
+        hint = ("squeeze the last dimension: self.fc(h).squeeze(-1)"
+                if isinstance(shaped, np.ndarray) and shaped.shape == (2, 4, 1) else
+                "forward must return only the predictions, not the LSTM's (output, (h, c))"
+                if out.get("got") == "tuple" else None)
+        yield Check.failed(name, 2, expected="(2, 4)", observed=observed, hint=hint)
+
+    n_iters, lr, max_mse = int(tol["n_iters"]), float(tol["lr"]), float(tol["max_mse"])
+
+    def mse_of(out: dict) -> float | None:
+        pred = _as_b4(out.get("train_pred"), 3)
+        if pred is None or not np.all(np.isfinite(pred)):
+            return None
+        return float(np.mean((pred - ytr) ** 2))
+
+    def passes(out: dict) -> bool:
+        mse = mse_of(out)
+        return mse is not None and mse < max_mse
+
+    attempts, stopped = _train_until_pass(
+        ctx, LSTM_TRAIN_CODE, {"xt": ctx.tensor(xt), "xtr": ctx.tensor(xtr), "ytr": ctx.tensor(ytr.astype(np.float32)),
+                               "n_iters": n_iters, "lr": lr},
+        ["losses", "train_pred", "test_pred", "leftover", "zeroed"], list(tol["seeds"]), float(tol["time_cap"]), passes)
+    ctx.note(f"lstm-mapping: trained {n_iters} iterations at lr {lr} (the tutorial's rate)")
+    name_losses = f"train_mapping_lstm returns the {n_iters} losses"
+    name_mse = f"training MSE on the three pairs below {max_mse:g} after {n_iters} iterations (lr {lr:g})"
+    if not attempts:
+        yield Check.failed(name_losses, 2, expected=f"{n_iters} losses", observed=stopped)
+        yield Check.failed(name_mse, 11, expected=f"MSE < {max_mse:g}", observed=stopped)
+        return
+    last = attempts[-1]
+    yield _losses_check(name_losses, last.get("losses"), n_iters, 2)
+    runs = "; ".join(f"seed {a['seed']}: " + (f"MSE {m:.4f}" if (m := mse_of(a)) is not None
+                                              else f"predictions {fmt(a.get('train_pred'), 80)}")
+                     for a in attempts)
+    if stopped:
+        runs += f"; then {stopped}"
+    expected = f"MSE < {max_mse:g} (the reference reaches 0.26-0.68)"
+    if passes(last):
+        yield Check.ok(name_mse, 11, expected=expected, observed=runs)
+    else:
+        hint = None
+        losses = last.get("losses")
+        mse = mse_of(last)
+        if mse is None:
+            hint = _no_mse_hint(last.get("train_pred"), "(3, 4) for x of shape (3, 4, 1)")
+        elif _piled_up(last):
+            hint = _PILED_UP_HINT.format(ratio=last.get("leftover"))
+        elif isinstance(losses, list) and losses and losses[-1] < max_mse <= mse:
+            hint = ("your own loss is small but the real MSE is not: compute the loss on predictions and "
+                    "targets of the same shape (3, 4)")
+        yield Check.failed(name_mse, 11, expected=expected, observed=runs, hint=hint)
+    yield _predictions_report(last.get("test_pred"))
+
+
+def _predictions_report(pred: Any) -> Check:
+    """The tutorial's question, answered by the student's trained model (not scored: three
+    training pairs do not pin down the rule, the tutorial's own answer is far from it)."""
+    rule = [[x[0]] + [x[t] + x[t - 1] for t in range(1, 4)] for x in MAPPING_TEST]
+    pred = _as_b4(pred, 2)
+    lines = []
+    for k, x in enumerate(MAPPING_TEST):
+        got = " ".join(f"{v:.2f}" for v in pred[k]) if pred is not None else "n/a"
+        lines.append(f"({' '.join(map(str, x))}) -> ({got})")
+    return Check.ok("predictions for (1 2 3 4) and (4 5 6 7), reported (not scored)", 0,
+                    expected="the rule y(t) = x(t) + x(t-1): " + ", ".join(
+                        f"({' '.join(map(str, r))})" for r in rule),
+                    observed="; ".join(lines))
+
+
+# =============================================================================================
+# Q4: characters
+# =============================================================================================
+
+
+def _edge_strings(rng: np.random.Generator) -> list[str]:
+    """Random sentences of the tutorial's words in mixed case: one longer than 40 characters,
+    one of exactly 40, short ones, and an empty string."""
+    def sentence(n_words: int) -> str:
+        words = [EDGE_WORDS[int(i)] for i in rng.integers(0, len(EDGE_WORDS), n_words)]
+        return " ".join(w.upper() if rng.random() < 0.3 else w for w in words)
+
+    long = sentence(14)
+    while len(long) <= 45:
+        long += " " + sentence(3)
+    exact = (sentence(10) + " " * 40)[:40].rstrip()
+    exact = exact + "." * (40 - len(exact))
+    return [long, exact, sentence(3), "", sentence(5) + "!"]
+
+
+def _vocab_check(name: str, points: float, out: dict, ref: tuple[int, dict], hint: str) -> Check:
+    size, table, got = out.get("size"), out.get("table"), out.get("got")
+    ref_size, ref_table = ref
+    expected = f"vocab_size {ref_size}, char_to_ix {fmt(ref_table, 200)}"
+    if size == ref_size and table == ref_table:
+        return Check.ok(name, points, expected=expected, observed=f"vocab_size {size}, same char_to_ix")
+    if table is None:
+        return Check.failed(name, points, expected=expected,
+                            observed=f"vocabulary returned {got}, expected (vocab_size, char_to_ix dict)")
+    problems = []
+    if size != ref_size:
+        problems.append(f"vocab_size {size}")
+    extra = sorted(set(table) - set(ref_table))
+    missing = sorted(set(ref_table) - set(table))
+    if extra:
+        problems.append(f"characters not expected: {''.join(extra)!r}")
+    if missing:
+        problems.append(f"characters missing: {''.join(missing)!r}")
+    if not extra and not missing:
+        wrong = [ch for ch in ref_table if table.get(ch) != ref_table[ch]]
+        problems.append(f"ids differ for {''.join(wrong[:10])!r} (e.g. {wrong[0]!r}: {table.get(wrong[0])}, "
+                        f"expected {ref_table[wrong[0]]})")
+        hint = "sort the characters before numbering them: ids follow sorted order from 0"
+    elif any(ch.isupper() for ch in extra):
+        hint = "lower-case the text before collecting characters: ''.join(strings).lower()"
+    return Check.failed(name, points, expected=expected, observed="; ".join(problems), hint=hint)
+
+
+def _ids_check(name: str, points: float, out: dict, ref: np.ndarray, strings: list[str],
+               table: dict) -> Check:
+    ids = out.get("ids")
+    expected = f"ids of shape {ref.shape}"
+    if "error" in out:
+        return Check.failed(name, points, expected=expected, observed=out["error"],
+                            hint="lower-case each string before looking characters up" if "KeyError" in
+                            out["error"] else None)
+    problem, _ = array_problem("ids", ids, ref, rtol=0, atol=0, check_dtype=False)
+    if problem is None and ids.dtype.kind not in "iu":
+        problem = f"'ids' has dtype {ids.dtype}, expected integer ids (torch.int64)"
+    if problem is None:
+        return Check.ok(name, points, expected=expected, observed=f"equal ({ids.dtype})")
+    hint = None
+    space = table.get(" ")
+    if isinstance(ids, np.ndarray) and ids.shape == ref.shape and ids.dtype.kind in "iuf":
+        for row, s in enumerate(strings):
+            bad = np.nonzero(ids[row] != ref[row])[0]
+            if not bad.size:
+                continue
+            j = int(bad[0])
+            if j >= len(s) and space is not None:
+                hint = f"pad with the id of ' ' ({space}), not {int(ids[row, j])}"
+            elif s[j:j + 1].isupper():
+                hint = "lower-case each string before looking up its characters"
+            problem += f"; string {row + 1} ({s!r}) first differs at position {j}"
+            break
+    elif isinstance(ids, np.ndarray) and ids.ndim == 2 and ids.shape[0] == ref.shape[0]:
+        hint = f"truncate to max_length ({ref.shape[1]}) and pad shorter strings with spaces"
+    return Check.failed(name, points, expected=expected, observed=problem, hint=hint)
+
+
+VOCAB_CODE = "size, table, got = probes.plain_vocab(vocabulary(strings))"
+IDS_CODE = "ids = probes.as_array(preprocess(strings, table))"
+
+
+@item("char-vocab")
+def char_vocab(ctx):
+    ref = ctx.reference
+    run = _run(ctx)
+    edge = _edge_strings(ctx.rng)
+    checks = []
+    for name, points, strings in (("vocabulary of the 11 sentences", 3, ref.data),
+                                  ("vocabulary of mixed-case sentences", 2, edge)):
+        expected = ref.vocabulary(strings)
+        try:
+            out = run.probe(VOCAB_CODE, bind={"strings": list(strings)}, want=["size", "table", "got"])
+        except StudentRaised as exc:
+            checks.append(Check.failed(name, points, expected=f"vocab_size {expected[0]}", observed=_error_text(exc)))
+            continue
+        checks.append(_vocab_check(name, points, out, expected,
+                                   hint="lower-case, deduplicate and sort the characters"))
+    _, table = ref.vocabulary(list(ref.data) + edge + ["!."])
+    for name, points, strings in (("preprocess of the 11 sentences", 2, ref.data),
+                                  ("preprocess of long (> 40), exactly-40, short, empty and upper-case "
+                                   "strings", 3, edge)):
+        expected = ref.preprocess(list(strings), table).numpy()
+        try:
+            out = run.probe(IDS_CODE, bind={"strings": list(strings), "table": dict(table)}, want=["ids"])
+        except StudentRaised as exc:
+            out = {"error": _error_text(exc)}
+        checks.append(_ids_check(name, points, out, expected, list(strings), table))
+    return checks
+
+
+# =============================================================================================
+# Q4: sentiment GRU
+# =============================================================================================
+
+GRU_STRUCTURE_CODE = """
+torch.manual_seed(0)
+model = SentimentGRU(vocab_size, 10, 0.7)
+mods = probes.modules_of(model)
+model.train()
+calls, raw = probes.count_gru_calls(model, lambda: model(x))
+with torch.no_grad():
+    a, b = probes.as_array(model(x)), probes.as_array(model(x))
+    c, d = probes.as_array(model(x, drop_rate=0)), probes.as_array(model(x, drop_rate=0))
+got = probes.kind(raw)
+"""
+
+GRU_TRAIN_CODE = """
+torch.manual_seed(seed)
+np.random.seed(seed)
+model = SentimentGRU(vocab_size, 10, 0.7)
+model.train()
+result = train_sentiment(model, x, targets, n_epochs, lr)
+costs, accs, got = probes.pair(result)
+costs = probes.floats(costs) if costs is not None else None
+accs = probes.floats(accs) if accs is not None else None
+model.eval()
+with torch.no_grad():
+    train_logits = probes.as_array(model(x, drop_rate=0))
+    test_logits = probes.as_array(model(x_test, drop_rate=0))
+probes.plot_curves(f"Q4 cost and accuracy (grader's run, seed {seed})",
+                   [("cost", costs), ("accuracy", accs)], "cost / accuracy", "epoch")
+"""
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@item("gru-sentiment")
+def gru_sentiment(ctx):
+    tol = ctx.tol()
+    ref = ctx.reference
+    vocab_size, table = ref.vocabulary(ref.data)
+    x = ref.preprocess(ref.data, table).numpy()
+    x_test = ref.preprocess(ref.test_data, table).numpy()
+    targets = np.array(ref.targets, dtype=np.int64)
+    bind = {"vocab_size": vocab_size, "x": ctx.tensor(x)}
+    yield from _gru_structure(ctx, bind)
+
+    n_epochs, lr, min_acc = int(tol["n_epochs"]), float(tol["lr"]), float(tol["min_accuracy"])
+
+    def accuracy(out: dict) -> float | None:
+        logits = out.get("train_logits")
+        if not isinstance(logits, np.ndarray) or logits.shape != (len(targets), 2):
+            return None
+        return float(np.mean(logits.argmax(1) == targets))
+
+    def passes(out: dict) -> bool:
+        acc = accuracy(out)
+        return acc is not None and acc >= min_acc
+
+    attempts, stopped = _train_until_pass(
+        ctx, GRU_TRAIN_CODE, {**bind, "x_test": ctx.tensor(x_test), "targets": ctx.tensor(targets),
+                              "n_epochs": n_epochs, "lr": lr},
+        ["costs", "accs", "got", "train_logits", "test_logits"], list(tol["seeds"]), float(tol["time_cap"]),
+        passes)
+    ctx.note(f"gru-sentiment: trained {n_epochs} epochs (tutorial: 2,000) at lr {lr}; accuracy measured "
+             "in eval mode with drop_rate=0")
+    name_acc = f"training accuracy >= {min_acc:g} on the 11 sentences (drop_rate=0) after {n_epochs} epochs"
+    name_probs = "test probabilities: a distribution over 2 classes for each test sentence"
+    if not attempts:
+        yield Check.failed(name_acc, 8, expected=f"accuracy >= {min_acc:g}", observed=stopped)
+        yield Check.failed(name_probs, 2, expected="(2, 2) logits", observed=stopped)
+        return
+    last = attempts[-1]
+    runs = "; ".join(f"seed {a['seed']}: " + (f"accuracy {acc:.3f}" if (acc := accuracy(a)) is not None
+                                              else f"logits {fmt(a.get('train_logits'), 80)}") for a in attempts)
+    if stopped:
+        runs += f"; then {stopped}"
+    if passes(last):
+        yield Check.ok(name_acc, 8, expected=f">= {min_acc:g}", observed=runs)
+    else:
+        hint = ("forward must return (B, 2) logits" if accuracy(last) is None else
+                "train with Adam on nn.CrossEntropyLoss over the logits (targets are class ids); "
+                "check that optimizer.step() runs every epoch")
+        yield Check.failed(name_acc, 8, expected=f">= {min_acc:g}", observed=runs, hint=hint)
+    yield _probs_check(name_probs, last.get("test_logits"), ref.test_data)
+
+
+def _probs_check(name: str, logits: Any, sentences: list[str]) -> Check:
+    if not (isinstance(logits, np.ndarray) and logits.shape == (2, 2) and np.all(np.isfinite(logits))):
+        observed = f"shape {logits.shape}" if isinstance(logits, np.ndarray) else fmt(logits)
+        return Check.failed(name, 2, expected="finite logits of shape (2, 2)", observed=observed)
+    probs = _softmax(logits.astype(np.float64))
+    lines = "; ".join(f"{s!r}: negative {p[0]:.4f}, positive {p[1]:.4f}" for s, p in zip(sentences, probs))
+    return Check.ok(name, 2, expected="softmax(model(x_test, drop_rate=0)) rows sum to 1", observed=lines)
+
+
+def _gru_structure(ctx, bind: dict) -> list[Check]:
+    name_gru = "a real nn.GRU with 10 units, run by forward"
+    name_drop = "dropout at the hidden layer: outputs vary in train mode, not with drop_rate=0"
+    out = _run(ctx).probe(GRU_STRUCTURE_CODE, bind=bind, want=["mods", "calls", "a", "b", "c", "d", "got"])
+    mods = [m for m in out.get("mods") or [] if isinstance(m, dict)]
+    grus = [m for m in mods if m.get("is_gru")]
+    calls = out.get("calls") if isinstance(out.get("calls"), int) else 0
+    listing = ", ".join(f"{m.get('name')}: {str(m.get('type')).rsplit('.', 1)[-1]}" for m in mods[1:8])
+    checks = []
+    if grus and all(m.get("hidden_size") == 10 for m in grus) and calls > 0:
+        checks.append(Check.ok(name_gru, 5, expected="nn.GRU, hidden_size 10",
+                               observed=f"{grus[0].get('name')}: GRU(hidden_size=10), called {calls} time(s)"))
+    else:
+        if not grus:
+            problem, hint = f"no nn.GRU among the modules ({listing or 'none'})", \
+                "use torch.nn.GRU (a hand-written cell or another RNN type does not count here)"
+        elif any(m.get("hidden_size") != 10 for m in grus):
+            problem = "GRU hidden_size " + ", ".join(str(m.get("hidden_size")) for m in grus)
+            hint = "the question asks for 10 GRU units: nn.GRU(input_size, hidden_size=10)"
+        else:
+            problem, hint = "the nn.GRU is never called by forward", "run the characters through self.gru"
+        checks.append(Check.failed(name_gru, 5, expected="nn.GRU, hidden_size 10", observed=problem, hint=hint))
+    a, b, c, d = (out.get(k) for k in "abcd")
+    if not all(isinstance(v, np.ndarray) and v.shape == (11, 2) for v in (a, b, c, d)):
+        shapes = ", ".join(str(v.shape) if isinstance(v, np.ndarray) else fmt(v, 40) for v in (a, c))
+        checks.append(Check.failed(name_drop, 5, expected="(11, 2) logits", observed=f"outputs {shapes}",
+                                   hint="forward(x, drop_rate=None) must return (B, 2) logits"))
+        return checks
+    varies, steady = not np.allclose(a, b), np.array_equal(c, d)
+    observed = (f"two train-mode calls at the default rate {'differ' if varies else 'are identical'}; "
+                f"with drop_rate=0 they {'are identical' if steady else 'differ'}")
+    if varies and steady:
+        checks.append(Check.ok(name_drop, 5, expected="vary at 0.7, identical at 0", observed=observed))
+    elif not varies:
+        checks.append(Check.failed(
+            name_drop, 5, expected="vary at 0.7, identical at 0", observed=observed,
+            hint="no dropout acts in training mode: nn.GRU(dropout=...) only acts between stacked layers; "
+                 "apply F.dropout(h, p=drop_rate, training=self.training) to the GRU's hidden output"))
+    else:
+        checks.append(Check.failed(
+            name_drop, 5, expected="vary at 0.7, identical at 0", observed=observed,
+            hint="forward ignores its drop_rate argument: use F.dropout(h, p=rate, training=self.training) "
+                 "with rate = self.drop_rate if drop_rate is None else drop_rate"))
+    return checks
