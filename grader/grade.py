@@ -6,7 +6,6 @@ import csv
 import inspect
 import logging
 import secrets
-import sys
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -20,7 +19,7 @@ from grader.discover import Submission, discover
 from grader.load import LoadError, SourceUnit, answer_texts, extract_answer, load_file, match_units
 from grader.outcomes import BatchResult, Check, ItemScore, SubmissionResult
 from grader.packs import Pack, load_pack
-from grader.sandbox import SandboxLost, StudentRaised, Worker, WorkerPool, confinement_level
+from grader.sandbox import SandboxLost, StudentRaised, Worker, WorkerPool
 
 log = logging.getLogger("rnngrade")
 
@@ -259,11 +258,3 @@ def write_outputs(batch: BatchResult, out: Path) -> None:
         report.write_student_report(result, folder / "report.html")
     gradebook.write_grades_csv(batch, out / "grades.csv")
     report.write_class_summary(batch, out / "index.html")
-
-
-def level() -> str:
-    return confinement_level()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("use `rnngrade` or `python -m grader`")

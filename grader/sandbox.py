@@ -24,13 +24,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader import protocol
-from grader.outcomes import Figure, StudentError
+from grader.outcomes import StudentError
 
 NOBODY = 65534
 STDOUT_KEEP = 16_000  # characters kept from each end of a student's output
@@ -389,7 +388,3 @@ class WorkerPool:
             workers, self._all, self._free = [w for w in self._all if w], [], []
         for worker in workers:
             worker.close()
-
-
-def wall_clock() -> float:
-    return time.perf_counter()
