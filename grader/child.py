@@ -7,6 +7,7 @@ snippets) and reports what it saw. The grader decides every verdict."""
 from __future__ import annotations
 
 import ast
+import builtins
 import io
 import linecache
 import os
@@ -39,6 +40,12 @@ class Child:
         self.banned_calls: list[dict] = []
         self.figures: list[dict] = []
         self._saved_figs: set[int] = set()
+        self._nonce: str | None = None
+        # Taken before any student code runs: the grader's snippets and its probes module
+        # compute with these, whatever the student later does to builtins or sys.modules.
+        self.builtins = dict(builtins.__dict__)
+        self.np = sys.modules.get("numpy")
+        self.torch = sys.modules.get("torch")
 
     # -- request loop ----------------------------------------------------------------
 
@@ -48,6 +55,8 @@ class Child:
                 header, values = protocol.recv(self.sock, make_tensor=_make_tensor)
             except (protocol.PeerGone, OSError):
                 return
+            nonce = header.get("nonce")
+            self._nonce = nonce if isinstance(nonce, str) else None
             op = header.get("op")
             if op == "finish":
                 self._reply({"ok": True, "figures": self._collect_figures(close=True)})
@@ -59,11 +68,11 @@ class Child:
             handler(header, values or {})
 
     def _reply(self, header: dict, values: dict | None = None) -> None:
-        header = dict(header, banned_calls=self.banned_calls[:50])
+        header = dict(header, banned_calls=self.banned_calls[:50], nonce=self._nonce)
         try:
             protocol.send(self.sock, header, values)
         except (TypeError, ValueError) as exc:  # an unencodable value: say so instead of dying
-            protocol.send(self.sock, {"ok": False, "banned_calls": self.banned_calls[:50],
+            protocol.send(self.sock, {"ok": False, "banned_calls": self.banned_calls[:50], "nonce": self._nonce,
                                       "error": {"type": "EncodingError", "message": str(exc)}})
 
     # -- executing the student's unit ------------------------------------------------
@@ -76,11 +85,12 @@ class Child:
         self.ns = {"__name__": "__main__" if req.get("as_main") else req.get("module", "submission"),
                    "__file__": os.path.join(self.workdir, filename), "__builtins__": __builtins__}
         if req.get("probes"):
-            self.probes = _module_from_source("probes", req["probes"])
+            self.probes = _module_from_source("probes", req["probes"], self.builtins)
         self._install_banned_hooks(req.get("banned", []))
         if req.get("prelude"):
             exec(compile(req["prelude"], "<grader prelude>", "exec"),
-                 {"ns": self.ns, "probes": self.probes, "child": self})
+                 {"__builtins__": self.builtins, "ns": self.ns, "probes": self.probes, "child": self,
+                  "np": self.np, "torch": self.torch})
         started = time.perf_counter()
         errors, skipped, timed_out = self._run_statements(source, filename, req)
         self._reply({"ok": True, "errors": errors, "skipped": skipped, "timed_out": timed_out,
@@ -140,18 +150,17 @@ class Child:
     # -- probes ----------------------------------------------------------------------
 
     def _probe(self, req: dict, bind: dict) -> None:
-        where = req.get("where", "probe")
-        ns = self.ns if where == "student" else dict(self.ns)
-        ns.update(bind)
-        helpers = {"probes": self.probes, "child": self}
-        for key, value in helpers.items():
-            if where != "student" or key not in ns:
-                ns[key] = value
-        if where != "student":
-            for name in ("np", "torch"):  # the names probe snippets may rely on
-                module = sys.modules.get({"np": "numpy"}.get(name, name))
-                if module is not None and not isinstance(ns.get(name), types.ModuleType):
-                    ns[name] = module
+        if req.get("where") == "student":
+            # in the student's own globals, with the grader's bindings and nothing else of the grader
+            ns = self.ns
+            ns.update(bind)
+        else:
+            # a copy of the student's globals where names the grader relies on mean what the
+            # grader means: builtins, np, torch and the helpers, all taken before student code ran
+            ns = {k: v for k, v in self.ns.items() if k.startswith("__") or k not in self.builtins}
+            ns["__builtins__"] = self.builtins
+            ns.update(probes=self.probes, child=self, np=self.np, torch=self.torch)
+            ns.update(bind)
         _arm_timer(float(req.get("timeout", 30)))
         try:
             exec(compile(req["code"], "<grader probe>", "exec"), ns)
@@ -230,8 +239,9 @@ def _make_tensor(array, requires_grad: bool):
     return tensor.requires_grad_(True) if requires_grad else tensor
 
 
-def _module_from_source(name: str, source: str) -> types.ModuleType:
+def _module_from_source(name: str, source: str, builtins_copy: dict) -> types.ModuleType:
     module = types.ModuleType(name)
+    module.__dict__["__builtins__"] = builtins_copy
     exec(compile(source, f"<grader {name}>", "exec"), module.__dict__)
     return module
 

@@ -14,7 +14,7 @@ from grader.load import SourceUnit
 from grader.outcomes import Figure, StudentError, UnitRun
 from grader.packs import Pack
 from grader.protocol import TensorMark
-from grader.sandbox import Limits, SandboxLost, Session, StudentRaised, Worker
+from grader.sandbox import Limits, SandboxLost, Session, StudentRaised, Worker, WorkerLost
 
 PROBE_TIMEOUT = 30.0
 
@@ -53,9 +53,11 @@ class Memo:
 class Run:
     """One unit of the submission, executed once in a fresh child; probes run after it."""
 
-    def __init__(self, unit: SourceUnit, session: Session | None, *, timeout: float):
+    def __init__(self, unit: SourceUnit, session: Session | None, *, timeout: float,
+                 not_started: SandboxLost | None = None):
         self.unit = unit
         self.session = session
+        self.not_started = not_started
         self.timeout = timeout
         self.errors: list[StudentError] = []
         self.status = "not-run"
@@ -97,7 +99,7 @@ class Run:
 
     def _request(self, header: dict, values: dict | None = None, *, timeout: float) -> tuple[dict, Any]:
         if self.session is None:
-            raise SandboxLost("the code could not be run", "crashed")
+            raise self.not_started or SandboxLost("the code could not be run", "crashed")
         reply, out = self.session.request(header, values, timeout=timeout)
         calls = reply.get("banned_calls")
         if isinstance(calls, list):
@@ -174,6 +176,7 @@ class Run:
             if was_alive:
                 self._figures = self._read_figures(raw)
             self._final_stdout = self.session.stdout()
+            self.session.dispose()
         figures = tuple(Figure(f["png"], f.get("suptitle") or _fig_title(f), self.unit.name)
                         for f in (self._figures or []) if f.get("png"))
         notes = []
@@ -276,13 +279,16 @@ class Ctx:
             return self._runs[cache_key]
         spec_unit = self.spec.unit(unit)
         limit = timeout or self.timeout
-        session = None
+        session, not_started = None, None
         if self.worker is not None:
             payload = {source_unit.filename: source_unit.path.read_bytes()}
             payload.update(files or {})
-            session = self.worker.start(files=payload, hidden=self.hidden,
-                                        limits=Limits(memory=self.spec.memory_mb << 20))
-        run = Run(source_unit, session, timeout=limit)
+            try:
+                session = self.worker.start(files=payload, hidden=self.hidden,
+                                            limits=Limits(memory=self.spec.memory_mb << 20))
+            except WorkerLost as lost:  # an earlier run broke the worker: the pool replaces it
+                not_started = lost
+        run = Run(source_unit, session, timeout=limit, not_started=not_started)
         self._runs[cache_key] = run
         bans = [b for b in self.spec.banned if unit in b.units]
         run.execute(as_main=spec_unit.as_main, prelude=prelude, probes=self.pack.probes_source,

@@ -13,9 +13,9 @@ Levels of confinement, strongest available first:
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
+import secrets
 import shutil
 import site
 import socket
@@ -54,11 +54,20 @@ class StudentRaised(Exception):
         self.error = error
 
 
+class WorkerLost(SandboxLost):
+    """The warm worker itself is gone or answers nonsense: the run in progress is lost,
+    the pool replaces the worker before the next submission."""
+
+    def __init__(self, reason: str = "the grader's sandbox worker stopped during this run"):
+        super().__init__(reason, "crashed")
+
+
 @dataclass(frozen=True)
 class Limits:
     memory: int = 4 << 30  # bytes the child may map on top of the warm worker
     fsize: int = 256 << 20
     nproc: int = 0  # 0: no process cap (see _limits_for)
+    tmp: int = 128 << 20  # size of the run's own /tmp and /dev/shm (bubblewrap level)
 
 
 # -- confinement detection ----------------------------------------------------------------
@@ -169,8 +178,8 @@ class Worker:
         self.imports = tuple(imports)
         self.root = tempfile.mkdtemp(prefix="rnngrade-jobs-")
         os.chmod(self.root, 0o711)
-        self._counter = itertools.count()
         self._lock = threading.Lock()
+        self.broken: str | None = None
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._ctrl = parent
         cmd, env = self._command(child.fileno())
@@ -207,41 +216,83 @@ class Worker:
         return "/jobs/" + os.path.relpath(host_path, self.root)
 
     def start(self, *, files: dict[str, Any], limits: Limits, hidden: list[str] = ()) -> "Session":
-        jobdir = Path(self.root) / f"job{next(self._counter):04d}"
+        # A fresh folder per run, named by the grader with a name no run can predict, created
+        # with mkdir (which refuses anything already there, a planted symlink included).
+        jobdir = Path(self.root) / f"job-{secrets.token_hex(12)}"
+        os.mkdir(jobdir, 0o700)
         work, figs = jobdir / "work", jobdir / "figs"
-        work.mkdir(parents=True)
-        figs.mkdir()
+        os.mkdir(work, 0o700)
+        os.mkdir(figs, 0o700)
         for rel, content in files.items():
-            target = work / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, (bytes, str)):
-                target.write_bytes(content.encode() if isinstance(content, str) else content)
-            else:
-                shutil.copyfile(content, target)
+            _write_new(work, rel, content)
         drop_uid = NOBODY if self.level == "rlimits+nobody" else None
         if drop_uid is not None:
             for path in [jobdir, *jobdir.rglob("*")]:
                 os.chown(path, NOBODY, NOBODY)
-        job = {"workdir": self._inside(str(work)), "figdir": self._inside(str(figs)),
-               "stdout": self._inside(str(jobdir / "stdout.txt")), "drop_uid": drop_uid,
-               "limits": {"memory": limits.memory, "fsize": limits.fsize,
+        job = {"jobdir": self._inside(str(jobdir)), "workdir": self._inside(str(work)),
+               "figdir": self._inside(str(figs)), "stdout": self._inside(str(jobdir / "stdout.txt")),
+               "drop_uid": drop_uid, "isolate": self.level == "bubblewrap",
+               "limits": {"memory": limits.memory, "fsize": limits.fsize, "tmp": limits.tmp,
                           "nproc": limits.nproc or (256 if drop_uid else 0)},
                "forbid_fork": self.level != "bubblewrap", "hidden": list(hidden)}
         ours, theirs = socket.socketpair()
-        with self._lock:
-            socket.send_fds(self._ctrl, [json.dumps({"op": "fork", "job": job}).encode()], [theirs.fileno()])
+        try:
+            reply = self._control({"op": "fork", "job": job}, fds=[theirs.fileno()])
+        except WorkerLost:
+            ours.close()
+            shutil.rmtree(jobdir, ignore_errors=True)
+            raise
+        finally:
             theirs.close()
-            reply = json.loads(self._ctrl.recv(1 << 16))
-        return Session(self, int(reply["pid"]), ours, jobdir)
+        pid = reply.get("pid")
+        if not isinstance(pid, int) or pid <= 1:
+            ours.close()
+            shutil.rmtree(jobdir, ignore_errors=True)
+            raise self._broken("the sandbox worker did not start the run")
+        return Session(self, pid, ours, jobdir)
+
+    # -- the control channel (one thread at a time) ---------------------------------------
+
+    def _broken(self, reason: str) -> WorkerLost:
+        self.broken = self.broken or reason
+        return WorkerLost()
+
+    def _control(self, message: dict, *, fds: list[int] = (), reply: bool = True) -> dict:
+        with self._lock:
+            if self.broken:
+                raise WorkerLost()
+            try:
+                if fds:
+                    socket.send_fds(self._ctrl, [json.dumps(message).encode()], list(fds))
+                else:
+                    self._ctrl.send(json.dumps(message).encode())
+                if not reply:
+                    return {}
+                data = self._ctrl.recv(1 << 16)
+                answer = json.loads(data) if data else None
+            except (OSError, ValueError) as exc:
+                raise self._broken(f"control channel: {exc}") from None
+            if not isinstance(answer, dict):
+                raise self._broken("the worker closed its control channel")
+            return answer
+
+    def healthy(self) -> bool:
+        """The worker is running and answers a fresh nonce on its control channel."""
+        if self.broken or self.proc.poll() is not None:
+            self.broken = self.broken or "exited"
+            return False
+        nonce = secrets.token_hex(8)
+        try:
+            return self._control({"op": "ping", "nonce": nonce}).get("pong") == nonce or \
+                bool(self._broken("the worker answered a ping with something else"))
+        except WorkerLost:
+            return False
 
     def reap(self, pid: int, *, kill: bool) -> dict:
-        with self._lock:
-            self._ctrl.send(json.dumps({"op": "reap", "pid": pid, "kill": kill}).encode())
-            return json.loads(self._ctrl.recv(1 << 16))
+        return self._control({"op": "reap", "pid": pid, "kill": kill})
 
     def discard(self, pid: int) -> None:
-        with self._lock:
-            self._ctrl.send(json.dumps({"op": "discard", "pid": pid}).encode())
+        self._control({"op": "discard", "pid": pid}, reply=False)
 
     def close(self) -> None:
         try:
@@ -257,6 +308,38 @@ class Worker:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _write_new(work: Path, rel: str, content: Any) -> None:
+    """A file the grader puts in a fresh run folder: never through a link, never over one."""
+    parts = Path(rel).parts
+    if not parts or Path(rel).is_absolute() or any(p in ("..", ".", "") for p in parts):
+        raise ValueError(f"bad run file name {rel!r}")
+    folder = work
+    for part in parts[:-1]:
+        folder = folder / part
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                raise
+    data = content.encode() if isinstance(content, str) else content
+    fd = os.open(folder / parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        if isinstance(data, bytes):
+            _write_all(fd, data)
+        else:
+            with open(content, "rb") as src:
+                while chunk := src.read(1 << 20):
+                    _write_all(fd, chunk)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 # -- one child -----------------------------------------------------------------------------
 
 
@@ -269,12 +352,18 @@ class Session:
         self.exit_info: dict | None = None
 
     def request(self, header: dict, values: dict | None = None, *, timeout: float) -> tuple[dict, Any]:
+        """One request, one reply. Every request carries a fresh nonce the reply must echo: a
+        frame the run wrote on its channel in advance, or any malformed frame, loses the run."""
         if self.lost is not None:
             raise self.lost
+        nonce = secrets.token_hex(16)
         self.sock.settimeout(timeout + GRACE)
         try:
-            protocol.send(self.sock, header, values)
-            return protocol.recv(self.sock)
+            protocol.send(self.sock, dict(header, nonce=nonce), values)
+            reply, out = protocol.recv(self.sock)
+            if reply.get("nonce") != nonce:
+                raise protocol.ProtocolError("a message the grader did not ask for")
+            return reply, out
         except socket.timeout:
             self._lose(kill=True, timed_out=True)
         except (protocol.PeerGone, OSError):
@@ -284,13 +373,18 @@ class Session:
         raise self.lost  # type: ignore[misc]
 
     def _lose(self, *, kill: bool, timed_out: bool = False, garbage: str | None = None) -> None:
-        info = self.worker.reap(self.pid, kill=kill)
+        try:
+            info = self.worker.reap(self.pid, kill=kill)
+        except WorkerLost:
+            info = None
         self.exit_info = info
         self.sock.close()
         if timed_out:
             self.lost = SandboxLost("the code did not finish within the time limit and was stopped", "timeout")
         elif garbage:
             self.lost = SandboxLost(f"the run sent malformed data ({garbage}) and was stopped", "crashed")
+        elif info is None:
+            self.lost = WorkerLost()
         else:
             self.lost = SandboxLost(*_describe_exit(info))
 
@@ -303,25 +397,34 @@ class Session:
             except SandboxLost:
                 pass
         if self.lost is None:
-            self.worker.discard(self.pid)  # its answers are in; its exit status tells nothing more
+            try:
+                self.worker.discard(self.pid)  # its answers are in; its exit status tells nothing more
+            except WorkerLost:
+                pass
             self.sock.close()
         return figures
+
+    def dispose(self) -> None:
+        """Remove the run's folder (after its output was read). rmtree never follows links."""
+        shutil.rmtree(self.jobdir, ignore_errors=True)
 
     def stdout(self) -> str:
         return read_bounded(self.jobdir / "stdout.txt")
 
     def figure_png(self, name: Any) -> bytes | None:
-        if not isinstance(name, str) or not name.startswith("fig") or "/" in name:
+        if not isinstance(name, str) or not name.startswith("fig") or "/" in name or name in (".", ".."):
             return None
-        path = self.jobdir / "figs" / name
-        if not path.is_file() or path.is_symlink() or path.stat().st_size > FIGURE_MAX_BYTES:
-            return None
-        data = path.read_bytes()
-        return data if data.startswith(b"\x89PNG\r\n\x1a\n") else None
+        data = read_file_in(self.jobdir, ("figs", name), FIGURE_MAX_BYTES)
+        return data if data is not None and data.startswith(b"\x89PNG\r\n\x1a\n") else None
+
+
+SETUP_FAILED = 70  # grader.zygote.SETUP_FAILED (not imported: zygote is the child's side)
 
 
 def _describe_exit(info: dict) -> tuple[str, str]:
     sig, code = info.get("signal"), info.get("exit")
+    if code == SETUP_FAILED:
+        return "the sandbox for this run could not be set up (a grader problem: tell your TA)", "crashed"
     if sig == 9:
         return "the run was killed (most likely it used more memory than allowed)", "memory"
     if sig == 24:  # SIGXCPU
@@ -333,18 +436,73 @@ def _describe_exit(info: dict) -> tuple[str, str]:
     return "the run ended unexpectedly", "crashed"
 
 
-def read_bounded(path: Path, keep: int = STDOUT_KEEP) -> str:
-    """The beginning and the end of a possibly huge file, as text."""
+_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_OPEN_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+
+
+def _open_regular(folder: Path, parts: tuple[str, ...]) -> int | None:
+    """An fd on folder/parts... opened without following any link the run may have made,
+    without blocking on a FIFO, and only if it is a regular file; None otherwise."""
+    fds: list[int] = []
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            if size <= 2 * keep:
-                return fh.read().decode(errors="replace")
-            head = fh.read(keep).decode(errors="replace")
-            fh.seek(size - keep)
-            tail = fh.read().decode(errors="replace")
+        fds.append(os.open(folder, _OPEN_DIR))
+        for part in parts[:-1]:
+            fds.append(os.open(part, _OPEN_DIR, dir_fd=fds[-1]))
+        fd = os.open(parts[-1], _OPEN_FILE, dir_fd=fds[-1])
+    except OSError:
+        return None
+    finally:
+        for opened in fds:
+            os.close(opened)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+def _pread_all(fd: int, size: int, offset: int) -> bytes:
+    chunks, done = [], 0
+    while done < size:
+        chunk = os.pread(fd, min(size - done, 1 << 20), offset + done)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        done += len(chunk)
+    return b"".join(chunks)
+
+
+def read_file_in(folder: Path, parts: tuple[str, ...], limit: int) -> bytes | None:
+    """A regular file of a run's folder, if it holds at most `limit` bytes."""
+    fd = _open_regular(folder, parts)
+    if fd is None:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            return None
+        return _pread_all(fd, limit + 1, 0)[:limit]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def read_bounded(path: Path, keep: int = STDOUT_KEEP) -> str:
+    """The beginning and the end of a possibly huge file of a run's folder, as text. The
+    file is read as hostile: a link, a FIFO, a device or a folder reads as nothing."""
+    fd = _open_regular(path.parent, (path.name,))
+    if fd is None:
+        return ""
+    try:
+        size = os.fstat(fd).st_size
+        if size <= 2 * keep:
+            return _pread_all(fd, 2 * keep, 0).decode(errors="replace")
+        head = _pread_all(fd, keep, 0).decode(errors="replace")
+        tail = _pread_all(fd, keep, size - keep).decode(errors="replace")
     except OSError:
         return ""
+    finally:
+        os.close(fd)
     return f"{head}\n... [{size - 2 * keep} bytes of output left out] ...\n{tail}"
 
 
@@ -364,24 +522,52 @@ class WorkerPool:
     _cond: threading.Condition | None = None
 
     def acquire(self) -> Worker:
-        with self._lock:
-            if self._cond is None:
-                self._cond = threading.Condition(self._lock)
-            while not self._free and len(self._all) >= self.size:
-                self._cond.wait()
-            if self._free:
-                return self._free.pop()
-            self._all.append(None)  # reserve the slot while the worker starts unlocked
-        worker = Worker(imports=self.imports, level=self.level)
+        while True:
+            with self._lock:
+                if self._cond is None:
+                    self._cond = threading.Condition(self._lock)
+                while not self._free and len(self._all) >= self.size:
+                    self._cond.wait()
+                worker = self._free.pop() if self._free else None
+                if worker is None:
+                    self._all.append(None)  # reserve the slot while the worker starts unlocked
+            if worker is None:
+                break
+            if worker.healthy():
+                return worker
+            self._drop(worker)  # dead or hijacked: replace it
+        try:
+            worker = Worker(imports=self.imports, level=self.level)
+        except BaseException:
+            with self._lock:
+                self._all.remove(None)
+                self._cond.notify()
+            raise
         with self._lock:
             self._all[self._all.index(None)] = worker
         return worker
 
     def release(self, worker: Worker) -> None:
+        """Back to the pool; a worker that died or stopped answering during the submission
+        is closed and replaced, so that the run that broke it costs that run alone."""
+        if not worker.healthy():
+            self._drop(worker)
+            return
         with self._lock:
             self._free.append(worker)
             if self._cond is not None:
                 self._cond.notify()
+
+    def _drop(self, worker: Worker) -> None:
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+            if self._cond is not None:
+                self._cond.notify()
+        try:
+            worker.close()
+        except Exception:
+            pass
 
     def close(self) -> None:
         with self._lock:

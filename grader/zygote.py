@@ -36,6 +36,7 @@ def _warm(imports: list[str]) -> list[str]:
     # The child runtime itself, so a fork costs nothing to import.
     import grader.audit  # noqa: F401
     import grader.child  # noqa: F401
+    import grader.isolate  # noqa: F401
 
     return done
 
@@ -80,10 +81,23 @@ def _drop_user(uid: int) -> None:
     os.setuid(uid)
 
 
+SETUP_FAILED = 70  # exit status of a child whose confinement could not be set up (grader side)
+
+
 def _run_child(sock: socket.socket, job: dict) -> None:
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if job.get("isolate"):  # the one per-run setup call site (bubblewrap level)
+        from grader import isolate
+
+        try:
+            isolate.enter(job, keep_fds=(sock.fileno(),))
+        except BaseException as exc:  # never run student code half-isolated
+            try:
+                os.write(2, f"rnngrade: {exc}\n".encode())
+            finally:
+                os._exit(SETUP_FAILED)
     _apply_limits(job)
     if job.get("drop_uid") is not None:
         _drop_user(int(job["drop_uid"]))
@@ -165,6 +179,11 @@ def serve(ctrl: socket.socket, whole_namespace: bool) -> None:
             return
         request = json.loads(data)
         if request["op"] == "fork":
+            if len(fds) != 1:
+                for fd in fds:
+                    os.close(fd)
+                _send(ctrl, {"pid": None})
+                continue
             child_sock = socket.socket(fileno=fds[0])
             pid = os.fork()
             if pid == 0:
@@ -181,11 +200,16 @@ def serve(ctrl: socket.socket, whole_namespace: bool) -> None:
         elif request["op"] == "discard":
             # the grader is done with this child and needs no status: kill, reap later
             _sweep(int(request["pid"]), whole_namespace)
+        elif request["op"] == "ping":
+            _send(ctrl, {"pong": request.get("nonce")})
         elif request["op"] == "exit":
             return
 
 
 def main() -> None:
+    from grader import isolate
+
+    isolate.non_dumpable()  # nothing the worker forks can ptrace it, read its memory or take its fds
     ctrl = socket.socket(fileno=int(sys.argv[1]))
     imports = [m for m in sys.argv[2].split(",") if m]
     whole_namespace = sys.argv[3] == "1" if len(sys.argv) > 3 else False

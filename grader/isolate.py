@@ -1,0 +1,232 @@
+"""Per-run isolation inside the bubblewrap worker: each run gets its own user, mount, PID,
+IPC, network and UTS namespaces, so that it cannot reach the warm worker or any other run.
+
+`enter(job)` is called in the process the zygote forked for one run, before anything of the
+student's runs. It unshares the namespaces and forks once more; the first process (the
+keeper) stays outside the new PID namespace, waits for the run and exits as the run did;
+the second (the run, PID 1 of its namespace) returns from `enter` and goes on to serve the
+grader. In the run:
+
+- the worker, bubblewrap's init and any other run are in an ancestor PID namespace: they
+  have no PID here, so they cannot be signalled, traced or opened with pidfd_open, and the
+  worker is not dumpable (no /proc/<pid>/mem, no pidfd_getfd even by other means);
+- /proc is a read-only tmpfs holding only the run's own /proc/<pid> (as /proc/1, with
+  `self` pointing at it) and a few system-wide files (cpuinfo, meminfo, ...): a new procfs
+  cannot be mounted under bubblewrap's covered /proc, so the worker's procfs is hidden;
+- /jobs is a read-only tmpfs holding only the run's own job folder (under its own
+  unpredictable name): earlier and later jobs are invisible and no folder can be planted;
+- /tmp and /dev/shm are fresh, size-capped tmpfs mounts, gone when the run ends;
+- the rest of the file system (bubblewrap's root and /dev) is remounted read-only;
+- the run holds no capability (bounding set dropped, no_new_privs) and no file descriptor
+  but 0, 1, 2 and its own channel;
+- when the keeper dies the run gets SIGKILL (PR_SET_PDEATHSIG), and when the run (PID 1)
+  ends the kernel kills every process left in its namespace (double forks, setsid daemons).
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import signal
+import stat
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_MOVE = 8192
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
+MS_STRICTATIME = 1 << 24
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+TMP_BYTES = 128 << 20  # default size of the run's /tmp and of its /dev/shm
+PROC_FILES = ("cpuinfo", "meminfo", "stat", "uptime", "loadavg", "version", "filesystems")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class IsolationError(OSError):
+    """A step of the per-run isolation failed: the run must not go on."""
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise IsolationError(err, f"per-run isolation: {what}: {os.strerror(err)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode() if source else None, target.encode(),
+                       fstype.encode() if fstype else None, ctypes.c_ulong(flags),
+                       data.encode() if data else None), f"mount {target}")
+
+
+def _prctl(option: int, arg: int = 0) -> int:
+    return _libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+
+
+def non_dumpable() -> None:
+    """No ptrace, /proc/<pid>/mem or pidfd_getfd on this process (and what it forks) by
+    anything without CAP_SYS_PTRACE over its user namespace."""
+    _prctl(PR_SET_DUMPABLE, 0)
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _flags_of(path: str) -> int:
+    """The mount flags that a bind remount must keep (locked mounts refuse to lose them)."""
+    got = os.statvfs(path).f_flag
+    flags = 0
+    for st_flag, ms_flag in ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
+                             (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
+                             (os.ST_RELATIME, MS_RELATIME)):
+        if got & st_flag:
+            flags |= ms_flag
+    return flags
+
+
+def _read_only(path: str) -> None:
+    _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _flags_of(path))
+
+
+def _tmpfs(target: str, size: int, mode: str = "1777") -> None:
+    _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(size)},mode={mode}")
+
+
+def _drop_capabilities() -> None:
+    for cap in range(64):
+        if _prctl(PR_CAPBSET_DROP, cap) != 0 and ctypes.get_errno() == errno.EINVAL:
+            break
+    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    header, data = Header(0x20080522, 0), (Data * 2)()
+    _check(_libc.capset(ctypes.byref(header), ctypes.byref(data)), "dropping capabilities")
+    _check(_prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
+
+
+def _close_fds(keep: set[int]) -> None:
+    low = 0
+    for fd in sorted(keep) + [1 << 16]:
+        if fd > low:
+            os.closerange(low, fd)
+        low = fd + 1
+
+
+def _keeper(run_pid: int) -> None:
+    """Outside the run's PID namespace: wait for the run and end as it ended. Holds nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.closerange(0, 1 << 16)
+    while True:
+        try:
+            _, status = os.waitpid(run_pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(0)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+        os.kill(os.getpid(), sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def enter(job: dict, keep_fds: tuple[int, ...] = ()) -> None:
+    """Returns in the isolated run process; the keeper never returns."""
+    jobdir = job["jobdir"]
+    tmp_bytes = int(job.get("limits", {}).get("tmp") or TMP_BYTES)
+    uid, gid = os.getuid(), os.getgid()
+    _prctl(PR_SET_DUMPABLE, 1)  # /proc/self/uid_map belongs to us only while dumpable
+    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS),
+           "unshare")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    non_dumpable()
+    pid = os.fork()
+    if pid != 0:
+        try:
+            _keeper(pid)
+        finally:
+            os._exit(1)
+    # -- the run: PID 1 of its own namespace ------------------------------------------
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.setsid()  # kill(0, ...) reaches this run's processes only
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    outer = os.readlink("/proc/self")  # the run's PID as the worker's procfs names it
+    st = os.lstat(jobdir)
+    if not stat.S_ISDIR(st.st_mode):
+        raise IsolationError(errno.ENOTDIR, f"per-run isolation: {jobdir} is not a folder")
+    # stage what stays visible in the run's own /tmp, then cover and move it into place
+    _tmpfs("/tmp", tmp_bytes)
+    stage = "/tmp/.rnngrade-stage"
+    os.mkdir(stage, 0o700)
+    os.mkdir(f"{stage}/job")
+    _mount(jobdir, f"{stage}/job", None, MS_BIND)
+    os.mkdir(f"{stage}/pid")
+    _mount(f"/proc/{outer}", f"{stage}/pid", None, MS_BIND | MS_REC)
+    proc_files = []
+    for name in PROC_FILES:
+        if os.path.isfile(f"/proc/{name}"):
+            open(f"{stage}/{name}", "w").close()
+            _mount(f"/proc/{name}", f"{stage}/{name}", None, MS_BIND)
+            proc_files.append(name)
+    _tmpfs("/jobs", 1 << 20, "0755")
+    os.mkdir(jobdir)
+    _mount(f"{stage}/job", jobdir, None, MS_MOVE)
+    _tmpfs("/proc", 1 << 20, "0555")
+    os.mkdir("/proc/1")
+    _mount(f"{stage}/pid", "/proc/1", None, MS_MOVE)
+    for name in proc_files:
+        open(f"/proc/{name}", "w").close()
+        _mount(f"{stage}/{name}", f"/proc/{name}", None, MS_MOVE)
+    os.symlink("1", "/proc/self")
+    os.symlink(f"1/task/{outer}", "/proc/thread-self")
+    os.symlink("self/mounts", "/proc/mounts")
+    for name in os.listdir(stage):
+        path = f"{stage}/{name}"
+        os.rmdir(path) if os.path.isdir(path) else os.unlink(path)
+    os.rmdir(stage)
+    if os.path.isdir("/dev/shm"):
+        _tmpfs("/dev/shm", tmp_bytes)
+    for path in ("/", "/dev", "/jobs", "/proc"):
+        _read_only(path)
+    _drop_capabilities()
+    non_dumpable()
+    _close_fds(set(keep_fds) | {0, 1, 2})
