@@ -167,8 +167,8 @@ def recv(sock: socket.socket, *, make_tensor=None) -> tuple[dict, Any]:
     try:
         header = json.loads(_read_exact(sock, head_len))
         sizes = json.loads(_read_exact(sock, meta_len))
-    except ValueError as exc:
-        raise ProtocolError(f"malformed header: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
+        raise ProtocolError(f"malformed header: {type(exc).__name__}") from None
     if not isinstance(header, dict) or not isinstance(sizes, list):
         raise ProtocolError("malformed header")
     if not all(isinstance(s, int) and s >= 0 for s in sizes) or sum(sizes) > MAX_BLOBS:
@@ -178,8 +178,9 @@ def recv(sock: socket.socket, *, make_tensor=None) -> tuple[dict, Any]:
     if "values" in header:
         try:
             values = decode(header.pop("values"), blobs, make_tensor=make_tensor)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ProtocolError(f"malformed payload: {exc}") from None
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+                RecursionError, EOFError) as exc:
+            raise ProtocolError(f"malformed payload: {type(exc).__name__}: {str(exc)[:200]}") from None
     return header, values
 
 

@@ -42,6 +42,7 @@ def test_pickled_arrays_are_refused():
     struct.pack(">II", 1 << 30, 2),                      # absurd header size
     struct.pack(">II", 5, 2) + b"nope!" + b"[]",         # not JSON
     struct.pack(">II", 2, 4) + b"{}" + b"[-1]",          # negative blob size
+    struct.pack(">II", 2, 2) + b"[]" + b"[]",            # a header that is not an object
 ])
 def test_malformed_messages_are_protocol_errors(raw):
     a, b = pair()
@@ -65,4 +66,32 @@ def test_closed_peer_is_peer_gone():
     a, b = pair()
     a.close()
     with pytest.raises(protocol.PeerGone):
+        protocol.recv(b)
+
+
+def _frame(header: bytes, meta: bytes = b"[]", blobs: bytes = b"") -> bytes:
+    return struct.pack(">II", len(header), len(meta)) + header + meta + blobs
+
+
+@pytest.mark.parametrize("header", [
+    b"[" * 100_000 + b"]" * 100_000,                               # nested past the parser's recursion
+    json.dumps({"values": {"__dict__": 5}}).encode(),              # not a list of pairs
+    json.dumps({"values": {"__dict__": [[{"__dict__": []}, 1]]}}).encode(),  # unhashable key
+    json.dumps({"values": {"__float__": "nope"}}).encode(),
+    json.dumps({"values": {"__int__": "9" * 10_000}}).encode(),
+    json.dumps({"values": {"__nd__": 0}}).encode(),                # a blob that is not there
+    json.dumps({"values": {"mystery": 1}}).encode(),               # unknown tag
+    json.dumps({"values": eval("[" * 70 + "1" + "]" * 70)}).encode(),  # past decode's depth limit
+])
+def test_every_malformed_frame_is_a_protocol_error_never_a_crash(header):
+    a, b = pair()
+    a.sendall(_frame(header))
+    with pytest.raises(protocol.ProtocolError):
+        protocol.recv(b)
+
+
+def test_a_blob_that_is_not_an_npy_array_is_a_protocol_error():
+    a, b = pair()
+    a.sendall(_frame(json.dumps({"values": {"__nd__": 0}}).encode(), b"[5]", b"junk!"))
+    with pytest.raises(protocol.ProtocolError):
         protocol.recv(b)
