@@ -4,9 +4,12 @@ the students' own code). Prints, for lab7-inclass on the reference submission:
   (a) the student's script run with plain python (fresh interpreter, as a student runs it)
   (b) rnngrade per submission, one at a time, on a warm worker (and a cold `rnngrade grade`)
   (c) a batch of N copies with --jobs 2
+  (d) the bare cost of one run on a warm worker: start (fork, per-run isolation), a one-line
+      unit, one probe, finish and clean-up; nothing of the student's compute
 and the ratios b/a and (c/N)/(a/2).
 
     python bench/bench_batch.py [--copies 40] [--jobs 2]
+    python bench/bench_batch.py --bare-only [--repeats 30]      (d) alone
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from grader.discover import Submission  # noqa: E402
 from grader.grade import grade_batch, grade_submission  # noqa: E402
 from grader.packs import load_pack  # noqa: E402
-from grader.sandbox import Worker, WorkerPool  # noqa: E402
+from grader.sandbox import Limits, Worker, WorkerPool  # noqa: E402
 
 SCRIPT = ROOT / "submissions" / "lab7-inclass" / "reference" / "lab7_inclass.py"
 
@@ -55,6 +58,27 @@ def warm_per_submission(repeats: int) -> tuple[float, float]:
     finally:
         worker.close()
     return statistics.median(totals), statistics.median(students)
+
+
+def bare_run(repeats: int) -> tuple[float, str]:
+    from grader.context import Run
+    from grader.load import SourceUnit
+
+    worker = Worker(imports=("numpy", "torch", "matplotlib"))
+    unit = SourceUnit("main", SCRIPT, "student.py", "x = 1\n")
+    times = []
+    try:
+        for i in range(repeats + 2):
+            started = time.perf_counter()
+            run = Run(unit, worker.start(files={"student.py": "x = 1\n"}, limits=Limits()), timeout=10)
+            run.execute(as_main=True, prelude=None, probes=None, banned=[])
+            assert run.probe("y = x + 1", want=["y"])["y"] == 2
+            run.close()
+            if i >= 2:  # the first runs warm caches
+                times.append(time.perf_counter() - started)
+    finally:
+        worker.close()
+    return statistics.median(times), worker.level
 
 
 def cold_cli() -> float:
@@ -87,7 +111,12 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--bare-only", action="store_true")
     args = parser.parse_args()
+    d, level = bare_run(max(args.repeats, 10))
+    print(f"(d) one bare run on a warm worker ({level}):     {d:7.3f} s")
+    if args.bare_only:
+        return
     a = plain_python(args.repeats)
     b, b_student = warm_per_submission(args.repeats)
     cold = cold_cli()
