@@ -98,6 +98,10 @@ def _run_child(sock: socket.socket, job: dict) -> None:
                 os.write(2, f"rnngrade: {exc}\n".encode())
             finally:
                 os._exit(SETUP_FAILED)
+    else:  # the fallback levels: at least hold no descriptor of the worker's
+        keep = sock.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 1 << 16)
     _apply_limits(job)
     if job.get("drop_uid") is not None:
         _drop_user(int(job["drop_uid"]))
