@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import resource
 import signal
 import stat
 
@@ -148,6 +149,7 @@ def _keeper(run_pid: int) -> None:
     """Outside the run's PID namespace: wait for the run and end as it ended. Holds nothing."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # mirroring a SIGSEGV must not dump a core
     os.closerange(0, 1 << 16)
     while True:
         try:

@@ -1,10 +1,16 @@
 """Runs student code outside the grader's process, confined, and turns everything it
 does (answers, crashes, hangs, early exits) into plain observations.
 
+A run's folder is hostile input: it is created by the grader under a random name, files are
+read with O_NOFOLLOW|O_NONBLOCK, only if regular and within a size bound; every request
+carries a fresh nonce its reply must echo; a worker that dies or stops answering is replaced.
+
 Levels of confinement, strongest available first:
 - "bubblewrap": the warm worker runs inside bwrap (no network, read-only system, only
-  the Python installation and the run folder visible, own PID space, private /tmp),
-  and each child gets rlimits and the audit hook on top.
+  the Python installation and its jobs folder visible), and each run is isolated from the
+  worker and from every other run by grader.isolate (own user, mount, PID, IPC and network
+  namespaces; only its own job folder; its own size-capped /tmp; no capability; the worker
+  non-dumpable and without a PID the run can name), with rlimits and the audit hook on top.
 - "rlimits+nobody": no usable bwrap; children get rlimits, switch to user nobody,
   the audit hook (no sockets, no programs, no forks, no writes outside the run folder,
   no reads of the grader's private folders).

@@ -379,3 +379,10 @@ def test_a_batch_with_hostile_submissions_gives_every_correct_one_full_marks(tmp
     assert len(correct) == 36 and set(correct.values()) == {20}, correct
     for case in hostile:
         assert scores[f"zz-{case}"] == expected(case)["total"], (case, scores[f"zz-{case}"])
+
+
+def test_a_crash_keeps_its_signal_through_the_keeper_and_leaves_no_core(worker):
+    run = run_source(worker, "import ctypes\nctypes.string_at(0)\n")
+    assert run.status == "crashed" and "signal 11" in run.error.message, run.error
+    run.close()
+    assert not [p for p in Path(worker.root).rglob("core*")]
