@@ -1,12 +1,15 @@
 """Per-run isolation inside the bubblewrap worker: each run gets its own user, mount, PID,
 IPC, network and UTS namespaces, so that it cannot reach the warm worker or any other run.
 
-`enter(job)` is called in the process the zygote forked for one run, before anything of the
-student's runs. It unshares the namespaces and forks once more; the first process (the
-keeper) stays outside the new PID namespace, waits for the run and exits as the run did;
-the second (the run, PID 1 of its namespace) returns from `enter` and goes on to serve the
-grader. In the run:
+- `worker_namespaces()`, once when the worker starts: the worker enters a user namespace of
+  its own (it keeps capabilities there, which never reach a run) and becomes PID 1 of a PID
+  namespace of its own; a small keeper process stays outside, waits for it and exits as it
+  did.
+- `fork_run()`, per run: forks the run as PID 1 of a fresh PID namespace (one fork).
+- `enter(job)`, in the run, before anything of the student's: a nested user namespace and
+  fresh mount, IPC, network and UTS namespaces, then the file system below.
 
+In the run:
 - the worker, bubblewrap's init and any other run are in an ancestor PID namespace: they
   have no PID here, so they cannot be signalled, traced or opened with pidfd_open, and the
   worker is not dumpable (no /proc/<pid>/mem, no pidfd_getfd even by other means);
@@ -19,7 +22,7 @@ grader. In the run:
 - the rest of the file system (bubblewrap's root and /dev) is remounted read-only;
 - the run holds no capability (bounding set dropped, no_new_privs) and no file descriptor
   but 0, 1, 2 and its own channel;
-- when the keeper dies the run gets SIGKILL (PR_SET_PDEATHSIG), and when the run (PID 1)
+- when the worker dies the run gets SIGKILL (PR_SET_PDEATHSIG), and when the run (PID 1)
   ends the kernel kills every process left in its namespace (double forks, setsid daemons).
 """
 from __future__ import annotations
@@ -169,27 +172,61 @@ def _keeper(run_pid: int) -> None:
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
-def enter(job: dict, keep_fds: tuple[int, ...] = ()) -> None:
-    """Returns in the isolated run process; the keeper never returns."""
-    jobdir = job["jobdir"]
-    tmp_bytes = int(job.get("limits", {}).get("tmp") or TMP_BYTES)
-    uid, gid = os.getuid(), os.getgid()
-    _prctl(PR_SET_DUMPABLE, 1)  # /proc/self/uid_map belongs to us only while dumpable
-    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS),
-           "unshare")
+_PIDNS_FD: int | None = None  # the worker's own PID namespace, to fork the next run from
+
+
+def _map_own_ids(uid: int, gid: int) -> None:
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/uid_map", f"{uid} {uid} 1")
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
-    non_dumpable()
+
+
+def worker_namespaces() -> None:
+    """In the worker, before it imports anything: returns as PID 1 of the worker's own PID
+    namespace, in a user namespace of its own; the process that called it stays behind as
+    a keeper and never returns."""
+    global _PIDNS_FD
+    uid, gid = os.getuid(), os.getgid()
+    _prctl(PR_SET_DUMPABLE, 1)  # /proc/self/uid_map belongs to us only while dumpable
+    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWPID), "unshare (worker)")
+    _map_own_ids(uid, gid)
     pid = os.fork()
     if pid != 0:
         try:
             _keeper(pid)
         finally:
             os._exit(1)
-    # -- the run: PID 1 of its own namespace ------------------------------------------
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    os.setsid()  # kill(0, ...) reaches this run's processes only
+    _PIDNS_FD = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+
+def fork_run() -> int:
+    """os.fork(), the child being PID 1 of a new PID namespace (in the worker)."""
+    if _PIDNS_FD is None:
+        raise IsolationError(errno.EINVAL, "per-run isolation: the worker has no namespaces of its own")
+    _check(_libc.unshare(CLONE_NEWPID), "unshare (run PID namespace)")
+    try:
+        pid = os.fork()
+    except BaseException:
+        _libc.setns(_PIDNS_FD, CLONE_NEWPID)
+        raise
+    if pid != 0:  # the worker: later forks go back to its own PID namespace
+        _check(_libc.setns(_PIDNS_FD, CLONE_NEWPID), "setns (worker PID namespace)")
+    return pid
+
+
+def enter(job: dict, keep_fds: tuple[int, ...] = ()) -> None:
+    """In the run forked by fork_run, before any student code."""
+    jobdir = job["jobdir"]
+    tmp_bytes = int(job.get("limits", {}).get("tmp") or TMP_BYTES)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the run dies with its worker
+    if os.getpid() != 1:
+        raise IsolationError(errno.EINVAL, "per-run isolation: the run is not alone in its PID namespace")
+    uid, gid = os.getuid(), os.getgid()
+    _prctl(PR_SET_DUMPABLE, 1)  # /proc/self/uid_map belongs to us only while dumpable
+    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS), "unshare")
+    _map_own_ids(uid, gid)
+    non_dumpable()
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     outer = os.readlink("/proc/self")  # the run's PID as the worker's procfs names it
     st = os.lstat(jobdir)

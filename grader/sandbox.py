@@ -200,7 +200,8 @@ class Worker:
             self.info = {}
         if not self.info.get("ready"):
             self.close()
-            raise RuntimeError(f"the sandbox worker did not start ({self.level}): {self._log_tail()}")
+            raise RuntimeError(f"the sandbox worker did not start ({self.level}): "
+                               f"{self.info.get('error') or ''} {self._log_tail()}")
 
     def _command(self, fd: int) -> tuple[list[str], dict[str, str]]:
         tail = [sys.executable, "-m", "grader.zygote", str(fd), ",".join(self.imports)]

@@ -12,6 +12,8 @@ import signal
 import socket
 import sys
 
+from grader import isolate
+
 CONTROL_MAX = 1 << 16
 
 
@@ -36,7 +38,6 @@ def _warm(imports: list[str]) -> list[str]:
     # The child runtime itself, so a fork costs nothing to import.
     import grader.audit  # noqa: F401
     import grader.child  # noqa: F401
-    import grader.isolate  # noqa: F401
 
     return done
 
@@ -89,8 +90,6 @@ def _run_child(sock: socket.socket, job: dict) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if job.get("isolate"):  # the one per-run setup call site (bubblewrap level)
-        from grader import isolate
-
         try:
             isolate.enter(job, keep_fds=(sock.fileno(),))
         except BaseException as exc:  # never run student code half-isolated
@@ -189,7 +188,13 @@ def serve(ctrl: socket.socket, whole_namespace: bool) -> None:
                 _send(ctrl, {"pid": None})
                 continue
             child_sock = socket.socket(fileno=fds[0])
-            pid = os.fork()
+            try:
+                # bubblewrap level: the run is PID 1 of a PID namespace of its own
+                pid = isolate.fork_run() if request["job"].get("isolate") else os.fork()
+            except OSError as exc:
+                child_sock.close()
+                _send(ctrl, {"pid": None, "error": str(exc)})
+                continue
             if pid == 0:
                 ctrl.close()
                 try:
@@ -211,12 +216,19 @@ def serve(ctrl: socket.socket, whole_namespace: bool) -> None:
 
 
 def main() -> None:
-    from grader import isolate
-
-    isolate.non_dumpable()  # nothing the worker forks can ptrace it, read its memory or take its fds
     ctrl = socket.socket(fileno=int(sys.argv[1]))
     imports = [m for m in sys.argv[2].split(",") if m]
     whole_namespace = sys.argv[3] == "1" if len(sys.argv) > 3 else False
+    if whole_namespace:  # bubblewrap: runs get PID namespaces of their own, forked from ours
+        try:
+            isolate.worker_namespaces()
+        except OSError as exc:
+            _send(ctrl, {"ready": False, "error": str(exc)})
+            return
+        # every run's processes die with the run (PID 1 of its namespace), and bubblewrap's
+        # /proc no longer numbers processes as we do: no /proc sweep
+        whole_namespace = False
+    isolate.non_dumpable()  # nothing the worker forks can ptrace it, read its memory or take its fds
     done = _warm(imports)
     _send(ctrl, {"ready": True, "imports": done, "uid": os.getuid(), "pid": os.getpid()})
     serve(ctrl, whole_namespace)
