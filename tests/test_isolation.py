@@ -315,11 +315,22 @@ def test_nothing_of_the_grader_enters_the_students_namespace(worker):
 
 
 def _zygote_of(worker) -> int:
-    for pid in [worker.proc.pid, *_processes_under(worker.proc.pid)]:
+    """The warm interpreter itself: the first Python process under bubblewrap is the keeper
+    the worker leaves outside its own PID namespace, the zygote is its only child."""
+    def python(pid: int) -> bool:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            if b"grader.zygote" in fh.read() and b"bwrap" not in open(f"/proc/{pid}/comm", "rb").read():
-                return pid
-    raise AssertionError("no zygote found")
+            return b"grader.zygote" in fh.read() and b"bwrap" not in open(f"/proc/{pid}/comm", "rb").read()
+
+    under = [p for p in [worker.proc.pid, *_processes_under(worker.proc.pid)] if python(p)]
+    if worker.level != "bubblewrap":
+        return under[0]
+    keeper = under[0]
+    return next(p for p in under if p != keeper and _parent_of(p) == keeper)
+
+
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
 
 
 def test_a_dead_worker_is_replaced_and_the_next_submission_gets_a_fresh_one():
