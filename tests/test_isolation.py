@@ -142,6 +142,18 @@ def test_a_run_sees_only_itself_its_own_folder_and_no_capability(worker):
 
 
 @needs_bwrap
+def test_two_runs_alive_at_once_cannot_see_each_other(worker):
+    source = LIBC + "import time\njobs = os.listdir('/jobs')\nprocs = [n for n in os.listdir('/proc') if n.isdigit()]\n"
+    first = run_source(worker, source)
+    second = run_source(worker, source)
+    for run in (first, second):
+        out = run.probe("o = (jobs, procs)", want=["o"])["o"]
+        assert out == [[run.session.jobdir.name], ["1"]]
+    first.close()
+    second.close()
+
+
+@needs_bwrap
 def test_writes_outside_the_run_folder_and_tmp_fail_at_the_kernel(worker):
     # libc directly, so the audit hook is not what refuses
     run = run_source(worker, LIBC + "res = {}\nfor p in ['/x', '/dev/x', '/jobs/x', '/tmp/x', 'ok.txt']:\n"
