@@ -190,6 +190,7 @@ def worker_namespaces() -> None:
     _prctl(PR_SET_DUMPABLE, 1)  # /proc/self/uid_map belongs to us only while dumpable
     _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWPID), "unshare (worker)")
     _map_own_ids(uid, gid)
+    non_dumpable()  # the keeper as well as the worker
     pid = os.fork()
     if pid != 0:
         try:
