@@ -369,7 +369,8 @@ class Session:
             protocol.send(self.sock, dict(header, nonce=nonce), values)
             reply, out = protocol.recv(self.sock)
             if reply.get("nonce") != nonce:
-                raise protocol.ProtocolError("a message the grader did not ask for")
+                raise protocol.ProtocolError("a message the grader did not ask for: the code wrote on "
+                                             "the grader's channel, e.g. raw bytes on an inherited file descriptor")
             return reply, out
         except socket.timeout:
             self._lose(kill=True, timed_out=True)
