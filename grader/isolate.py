@@ -148,15 +148,16 @@ def _close_fds(keep: set[int]) -> None:
         low = fd + 1
 
 
-def _keeper(run_pid: int) -> None:
-    """Outside the run's PID namespace: wait for the run and end as it ended. Holds nothing."""
+def _keeper(worker_pid: int) -> None:
+    """Outside the worker's own PID namespace: wait for the worker and end as it ended
+    (bubblewrap's init sees this process as its child). Holds nothing."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # mirroring a SIGSEGV must not dump a core
     os.closerange(0, 1 << 16)
     while True:
         try:
-            _, status = os.waitpid(run_pid, 0)
+            _, status = os.waitpid(worker_pid, 0)
             break
         except InterruptedError:
             continue
