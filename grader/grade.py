@@ -37,7 +37,11 @@ def load_units(pack: Pack, files: Iterable[Path]) -> tuple[dict[str, SourceUnit]
     """Source units found, and a one-line reason for every unit that is missing or unusable."""
     files = list(files)
     units, missing = {}, {}
-    chosen = match_units(pack.spec, files)
+    # a module another submitted file imports is a helper (`import helpers`), never a unit
+    from grader.discover import imported_helpers
+
+    helpers = imported_helpers([f for f in files if f.suffix in (".py", ".ipynb")])
+    chosen = match_units(pack.spec, [f for f in files if f not in helpers] or files)
     for unit in pack.spec.units:
         path = chosen.get(unit.name)
         if path is None:
@@ -240,7 +244,8 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
     # every submission is "could not be graded", never a partial score blamed on the student
     problems = requirement_problems(pack.spec, data_dir)
     if problems:
-        batch.failures += [(sub.origin or sub.student, "could not be graded: " + "; ".join(problems))
+        batch.failures += [(sub.origin or sub.student,
+                            f"{sub.student}: could not be graded: " + "; ".join(problems))
                            for sub in submissions]
         return batch
     own_pool = pool is None

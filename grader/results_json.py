@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .outcomes import Check, ItemScore, SubmissionResult, UnitRun
-from .terminal import clip, is_provisional, item_text, pending_points, rubric_order, summary_line
+from .terminal import clip, fmt_points, is_provisional, item_text, pending_points, rubric_order, summary_line
 
 # extra_data fields echo what checks reported; bound them so a runaway repr cannot
 # make the file too large for Gradescope (which caps results.json at about 1 MB).
@@ -59,10 +59,19 @@ def to_gradescope_json(result: SubmissionResult, *, visibility: dict[str, str] |
         tests.append(test)
     extra = _extra(result)
     extra["max_score"] = result.auto_max
+    output = _output(result).split("\n")
+    output[0] = f"{result.pack}: autograded {fmt_points(result.auto_score)}/{fmt_points(result.auto_max)}."
+    manual = [i for i in result.items if i.kind == "manual"]
+    if manual:
+        output[0] += (f" {fmt_points(sum(i.max_points for i in manual))} more points "
+                      f"({', '.join(i.name.split(':')[0] for i in rubric_order(manual))}) are graded "
+                      "by hand by the course staff.")
+    if is_provisional(result):
+        output[0] += " Provisional: training ran in budget mode."
     doc = {
         "score": result.auto_score,
         "execution_time": max(0, round(result.seconds)),
-        "output": _output(result),
+        "output": "\n".join(output),
         "output_format": "text",
         "stdout_visibility": stdout_visibility,
         "tests": tests,
