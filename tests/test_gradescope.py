@@ -285,6 +285,23 @@ def test_an_engine_that_cannot_start_still_writes_a_misconfigured_result(inclass
     assert doc["extra_data"]["misconfigured"] is True
 
 
+def test_a_broken_install_is_misconfigured_not_no_file_found(inclass_root, tmp_path):
+    """An interpreter without numpy (a broken install): the engine fails to import; the
+    result says misconfigured, not "no .py file found" and not a score."""
+    bare = Path("/usr/bin/python3")
+    probe = subprocess.run([str(bare), "-c", "import numpy"], capture_output=True) if bare.exists() else None
+    if probe is None or probe.returncode == 0:
+        pytest.skip("needs a system python3 without numpy")
+    fake = tmp_path / "broken-venv"
+    (fake / "bin").mkdir(parents=True)
+    (fake / "bin" / "python").symlink_to(bare)
+    doc = run_autograder(inclass_root, fake, {"lab7_inclass.py": REFERENCE})
+    assert doc["score"] == 0 and doc["tests"] == []
+    assert "autograder is misconfigured" in doc["output"] and "numpy" in doc["output"]
+    assert "no .py" not in doc["output"].lower()
+    assert doc["extra_data"]["misconfigured"] is True
+
+
 def test_a_pack_whose_data_is_missing(tmp_path_factory, venv, inclass_root):
     """lab7-homework needs MNIST: setup.sh fails loudly when it cannot provision it, and an
     image built anyway gives 'misconfigured, contact the staff', never a score."""
