@@ -41,7 +41,10 @@ def load_units(pack: Pack, files: Iterable[Path]) -> tuple[dict[str, SourceUnit]
     from grader.discover import imported_helpers
 
     helpers = imported_helpers([f for f in files if f.suffix in (".py", ".ipynb")])
-    chosen = match_units(pack.spec, [f for f in files if f not in helpers] or files)
+    chosen = match_units(pack.spec, [f for f in files if f not in helpers])
+    if len(chosen) < len(pack.spec.units):  # a unit's own file may be imported by another (q2 imports q1)
+        for name, path in match_units(pack.spec, [f for f in files if f not in chosen.values()]).items():
+            chosen.setdefault(name, path)
     for unit in pack.spec.units:
         path = chosen.get(unit.name)
         if path is None:

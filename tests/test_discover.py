@@ -102,3 +102,13 @@ def test_gradescope_export_metadata_gives_name_email_sid(tmp_path):
     (sub,), _ = discover([tmp_path], LAB7)
     assert sub.student == "ada@example.edu"
     assert sub.submitters == (("Ada Lovelace", "ada@example.edu", "42"),)
+
+
+def test_a_unit_file_imported_by_another_unit_is_still_its_unit(tmp_path):
+    from grader.grade import load_units
+
+    touch(tmp_path / "q1.py", "import numpy\n")
+    touch(tmp_path / "q2.py", "from q1 import softmax\n")
+    pack = load_pack("cs240-week8")
+    units, missing = load_units(pack, [tmp_path / "q1.py", tmp_path / "q2.py"])
+    assert {k: u.path.name for k, u in units.items()} == {"q1": "q1.py", "q2": "q2.py"} and not missing
