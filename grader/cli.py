@@ -137,6 +137,13 @@ def cmd_check(args) -> int:
         if not f.is_file():
             print(f"rnngrade: {f}: no such file", file=sys.stderr)
             return 1
+    from grader.packs import requirement_problems
+
+    problems = requirement_problems(pack.spec, _data_dir(args.data_dir))
+    if problems:  # the grader's install, not the student's code
+        for problem in problems:
+            print(f"rnngrade: could not be graded: {problem}", file=sys.stderr)
+        return 1
     worker = Worker(imports=pack.spec.warm)
     try:
         result = grade_submission(pack, Submission(files[0].stem, tuple(files)), worker=worker,

@@ -320,6 +320,28 @@ def test_a_pack_whose_data_is_missing(tmp_path_factory, venv, inclass_root):
     assert doc["extra_data"]["misconfigured"] is True
 
 
+def test_setup_verifies_provided_data_by_checksum(tmp_path_factory, venv, inclass_root):
+    """Data shipped in the zip (or already fetched) passes only with the right checksums."""
+    from conftest import SHARED_DATA
+
+    if not (SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("needs ../shared/data/mnist")
+    base = tmp_path_factory.mktemp("gs-hw-data")
+    root = base / "autograder"
+    data = _unpack(_build("lab7-homework", base), root) / "data"
+    for name in ("mnist", "mnist-5k-train"):
+        shutil.copytree(SHARED_DATA / name, data / name)
+    labels = data / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    good = labels.read_bytes()
+    labels.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # one flipped bit
+    done = _setup(root, venv)
+    assert done.returncode != 0 and "could not be provisioned" in done.stderr
+    labels.write_bytes(good)
+    done = _setup(root, venv)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "sha256" in done.stdout and "verified" in done.stdout
+
+
 def test_report_times(inclass_root):
     """Not a check: prints the measured times (pytest -s shows them)."""
     for name, seconds in _TIMES.items():
@@ -380,6 +402,10 @@ def test_grade_with_the_data_missing_is_could_not_be_graded_and_exits_1(tmp_path
     assert ("reference: could not be graded: grader data missing (run `rnngrade data fetch`)"
             in out.stderr), out.stderr
     assert "/30" not in out.stdout + out.stderr  # no partial score
+    check = subprocess.run([sys.executable, "-m", "grader", "check", "lab7-homework",
+                            str(ROOT / "submissions" / "lab7-homework" / "reference" / "lab7_homework.py"),
+                            "--data-dir", str(empty)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert check.returncode == 1 and "could not be graded: grader data missing" in check.stderr
 
 
 # -- a Gradescope "Export Submissions" keeps names, emails and SIDs ------------------------------
