@@ -416,4 +416,7 @@ def main(sock: socket.socket, job: dict) -> None:
 
     audit.install(writable=[job["workdir"], job["figdir"], "/tmp", os.environ.get("TMPDIR", "/tmp")],
                   forbid_fork=job.get("forbid_fork", False), hidden=job.get("hidden", []))
+    # as `python main.py` would: the run folder first on sys.path, so that a helper module
+    # submitted beside the main file (`import helpers`) imports
+    sys.path.insert(0, job["workdir"])
     child.serve()

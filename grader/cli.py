@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     gs = sub.add_parser("gradescope", help="build a Gradescope autograder zip")
     gs.add_argument("pack")
     gs.add_argument("-o", "--output", type=Path, default=Path("autograder.zip"))
+    gs.add_argument("--train", choices=["full", "budget"], default="full",
+                    help="training mode on Gradescope (default full: the student's script as written)")
+    gs.add_argument("--show-manual", action="store_true", default=None,
+                    help="list manual items in Gradescope's results (no points, neutral status)")
 
     data = sub.add_parser("data", help="provision data files (MNIST, Gutenberg texts, ...)")
     data.add_argument("action", choices=["fetch", "verify"])
@@ -133,6 +137,13 @@ def cmd_check(args) -> int:
         if not f.is_file():
             print(f"rnngrade: {f}: no such file", file=sys.stderr)
             return 1
+    from grader.packs import requirement_problems
+
+    problems = requirement_problems(pack.spec, _data_dir(args.data_dir))
+    if problems:  # the grader's install, not the student's code
+        for problem in problems:
+            print(f"rnngrade: could not be graded: {problem}", file=sys.stderr)
+        return 1
     worker = Worker(imports=pack.spec.warm)
     try:
         result = grade_submission(pack, Submission(files[0].stem, tuple(files)), worker=worker,
@@ -192,8 +203,10 @@ def _compare_expected(batch, folder: Path) -> int:
 def cmd_gradescope(args) -> int:
     from grader.gradescope import build_autograder
 
-    path = build_autograder(pack_id=args.pack, output=args.output)
-    print(f"wrote {path}")
+    path = build_autograder(pack_id=args.pack, output=args.output, train=args.train,
+                            show_manual=args.show_manual)
+    print(f"wrote {path}: upload it as the assignment's autograder on Gradescope "
+          f"(setup.sh and run_autograder at its root)")
     return 0
 
 

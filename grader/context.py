@@ -200,12 +200,13 @@ class Ctx:
 
     def __init__(self, *, pack: Pack, units: dict[str, SourceUnit], missing: dict[str, str],
                  worker: Worker | None, seed: int, mode: str, data_dir: Path | None, memo: Memo,
-                 timeout: float, hidden: list[str] = ()):
+                 timeout: float, hidden: list[str] = (), support: dict[str, Path] | None = None):
         self.pack, self.spec = pack, pack.spec
         self.units, self.missing = units, missing
         self.worker, self.seed, self.mode = worker, seed, mode
         self.data_dir, self.memo_store, self.timeout = data_dir, memo, timeout
         self.hidden = list(hidden)
+        self.support = dict(support or {})  # the submission's helper modules: rel path -> file
         self.item_id: str | None = None
         self.notes: list[str] = []
         self.provisional_items: set[str] = set()
@@ -281,7 +282,8 @@ class Ctx:
         limit = timeout or self.timeout
         session, not_started = None, None
         if self.worker is not None:
-            payload = {source_unit.filename: source_unit.path.read_bytes()}
+            payload = dict(self.support)
+            payload[source_unit.filename] = source_unit.path.read_bytes()
             payload.update(files or {})
             try:
                 session = self.worker.start(files=payload, hidden=self.hidden,

@@ -4,6 +4,7 @@ Accepts a file, a folder of files, a folder of per-student folders, a zip, and a
 Gradescope "export submissions" folder (`submission_metadata.yml`)."""
 from __future__ import annotations
 
+import ast
 import re
 import tempfile
 import zipfile
@@ -27,6 +28,8 @@ class Submission:
     files: tuple[Path, ...]
     origin: str = ""
     problems: tuple[str, ...] = field(default=())
+    # Gradescope export: (name, email, sid) of each submitter, from submission_metadata.yml
+    submitters: tuple[tuple[str, str, str], ...] = field(default=())
 
 
 def discover(paths: list[Path], spec: PackSpec) -> tuple[list[Submission], list[tuple[str, str]]]:
@@ -90,7 +93,47 @@ def _one_student(code: list[Path], spec: PackSpec) -> bool:
 
     if len(code) == 1:
         return True
-    return len(match_units(spec, code)) == len(code)
+    helpers = imported_helpers(code)
+    main = [f for f in code if f not in helpers]
+    if not main:
+        return False
+    return len(match_units(spec, main)) == len(main)
+
+
+def imported_helpers(code: list[Path]) -> set[Path]:
+    """The .py files among `code` that another file of `code` imports (`import helpers`,
+    `from helpers import f`): helper modules of one student, not competing submissions."""
+    by_stem = {f.stem: f for f in code if f.suffix == ".py"}
+    helpers: set[Path] = set()
+    for file in code:
+        for name in _imported_names(file):
+            target = by_stem.get(name)
+            if target is not None and target != file:
+                helpers.add(target)
+    return helpers
+
+
+def _imported_names(file: Path) -> set[str]:
+    """Top-level module names a .py file (or a notebook's text, roughly) imports."""
+    try:
+        text = file.read_text(encoding="utf-8", errors="replace") if file.stat().st_size < 2 << 20 else ""
+    except OSError:
+        return set()
+    if file.suffix == ".ipynb":
+        return set(re.findall(r"(?:^|\\n|\")\s*(?:from|import)\s+([A-Za-z_]\w*)", text))
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set(re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", text, re.M))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.level and not node.module:
+            names |= {a.name for a in node.names}
+    return names
 
 
 def _from_zip(path: Path, spec: PackSpec) -> list[Submission]:
@@ -132,15 +175,34 @@ def _from_gradescope(folder: Path) -> list[Submission]:
         sub = folder / str(key)
         if not sub.is_dir():
             continue
-        submitters = (info or {}).get(":submitters") or (info or {}).get("submitters") or []
-        names = [s.get(":email") or s.get(":name") or s.get("email") or s.get("name") or ""
-                 for s in submitters if isinstance(s, dict)]
+        people = _submitters(info)
+        names = [email or name for name, email, _sid in people]
         student = _student_id("+".join(n for n in names if n) or str(key))
-        files = [p for p in sorted(sub.rglob("*")) if p.is_file() and p.suffix.lower() in GRADABLE]
-        found.append(Submission(student, tuple(files), str(sub)))
+        files = [p for p in sorted(sub.rglob("*")) if p.is_file() and p.suffix.lower() in GRADABLE
+                 and not p.is_symlink() and "__MACOSX" not in p.parts]
+        found.append(Submission(student, tuple(files), str(sub), submitters=people))
     if not found:
         raise DiscoverError(f"{folder}: the Gradescope export lists no submission folders")
     return found
+
+
+def _submitters(info) -> tuple[tuple[str, str, str], ...]:
+    """(name, email, sid) per submitter of one entry of submission_metadata.yml. Gradescope
+    writes Ruby-style keys (`:submitters:`, `:name:`, `:email:`, `:sid:`); plain keys work too."""
+    if not isinstance(info, dict):
+        return ()
+    raw = info.get(":submitters") or info.get("submitters") or []
+    people = []
+    for person in raw if isinstance(raw, list) else []:
+        if not isinstance(person, dict):
+            continue
+
+        def get(key: str) -> str:
+            value = person.get(":" + key, person.get(key))
+            return "" if value is None else " ".join(str(value).split())[:200]
+
+        people.append((get("name"), get("email"), get("sid")))
+    return tuple(people)
 
 
 def _student_id(text: str) -> str:
@@ -155,5 +217,6 @@ def _unique_students(found: list[Submission]) -> list[Submission]:
     for sub in found:
         n = seen.get(sub.student, 0)
         seen[sub.student] = n + 1
-        out.append(sub if n == 0 else Submission(f"{sub.student}-{n + 1}", sub.files, sub.origin))
+        out.append(sub if n == 0 else Submission(f"{sub.student}-{n + 1}", sub.files, sub.origin,
+                                                 sub.problems, sub.submitters))
     return out

@@ -18,7 +18,7 @@ from grader.context import Ctx, Memo, UnitMissing
 from grader.discover import Submission, discover
 from grader.load import LoadError, SourceUnit, answer_texts, extract_answer, load_file, match_units
 from grader.outcomes import BatchResult, Check, ItemScore, SubmissionResult
-from grader.packs import Pack, load_pack
+from grader.packs import Pack, load_pack, requirement_problems
 from grader.sandbox import SandboxLost, StudentRaised, Worker, WorkerPool
 
 log = logging.getLogger("rnngrade")
@@ -37,7 +37,14 @@ def load_units(pack: Pack, files: Iterable[Path]) -> tuple[dict[str, SourceUnit]
     """Source units found, and a one-line reason for every unit that is missing or unusable."""
     files = list(files)
     units, missing = {}, {}
-    chosen = match_units(pack.spec, files)
+    # a module another submitted file imports is a helper (`import helpers`), never a unit
+    from grader.discover import imported_helpers
+
+    helpers = imported_helpers([f for f in files if f.suffix in (".py", ".ipynb")])
+    chosen = match_units(pack.spec, [f for f in files if f not in helpers])
+    if len(chosen) < len(pack.spec.units):  # a unit's own file may be imported by another (q2 imports q1)
+        for name, path in match_units(pack.spec, [f for f in files if f not in chosen.values()]).items():
+            chosen.setdefault(name, path)
     for unit in pack.spec.units:
         path = chosen.get(unit.name)
         if path is None:
@@ -125,7 +132,7 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
             del units[name]
     ctx = Ctx(pack=pack, units=units, missing=missing, worker=worker, seed=seed, mode=mode,
               data_dir=data_dir, memo=memo or Memo(), timeout=timeout or default_timeout(pack, mode),
-              hidden=_hidden_paths(pack))
+              hidden=_hidden_paths(pack), support=support_files(units, submission.files))
     texts = answer_texts(list(submission.files), list(units.values()))
     ta = (manual_scores or {}).get(submission.student, {})
     items: list[ItemScore] = []
@@ -164,7 +171,33 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
                             sandbox=worker.level if worker else "not run", runs=unit_runs,
                             notes=tuple(notes), error=_submission_error(units, missing),
                             seconds=time.perf_counter() - started,
-                            student_seconds=sum(r.seconds for r in unit_runs), mode=mode)
+                            student_seconds=sum(r.seconds for r in unit_runs), mode=mode,
+                            submitters=tuple(submission.submitters))
+
+
+SUPPORT_MAX_BYTES = 5 << 20
+
+
+def support_files(units: dict[str, SourceUnit], files: Iterable[Path]) -> dict[str, Path]:
+    """The submission's other .py files (helper modules), placed in each run folder at their
+    path relative to the main file's folder so that `import helpers` works there."""
+    unit_paths = {u.path.resolve() for u in units.values()}
+    bases = [u.path.resolve().parent for u in units.values()]
+    support, total = {}, 0
+    for path in files:
+        path = Path(path)
+        if path.suffix != ".py" or path.resolve() in unit_paths or path.is_symlink() or not path.is_file():
+            continue
+        for base in bases:
+            try:
+                rel = path.resolve().relative_to(base)
+            except ValueError:
+                continue
+            total += path.stat().st_size
+            if total <= SUPPORT_MAX_BYTES:
+                support[rel.as_posix()] = path
+            break
+    return support
 
 
 def _submission_error(units: dict, missing: dict) -> str | None:
@@ -209,6 +242,14 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
     seed = seed if seed is not None else secrets.randbelow(2**31)
     batch = BatchResult(pack.spec.id, pack.spec.title, failures=list(failures), seed=seed)
     if not submissions:
+        return batch
+    # grader-side problems (a missing library or data set) are checked before anyone runs:
+    # every submission is "could not be graded", never a partial score blamed on the student
+    problems = requirement_problems(pack.spec, data_dir)
+    if problems:
+        batch.failures += [(sub.origin or sub.student,
+                            f"{sub.student}: could not be graded: " + "; ".join(problems))
+                           for sub in submissions]
         return batch
     own_pool = pool is None
     pool = pool or WorkerPool(imports=pack.spec.warm, size=max(1, jobs))

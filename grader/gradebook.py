@@ -1,6 +1,6 @@
 """The gradebook sink: grades.csv, one row per student.
 
-Columns: student, total, max, one column per rubric item id (rubric order), status,
+Columns: student, (name, email, sid: Gradescope exports only), total, max, one column per rubric item id (rubric order), status,
 error. A manual item still pending is left blank (not 0) so a TA sees what is left to
 score; `status` says which rows are not final:
 
@@ -32,15 +32,23 @@ def rubric_columns(batch: BatchResult) -> list[ItemScore]:
     return rubric_order(seen.values())
 
 
+def has_submitters(batch: BatchResult) -> bool:
+    """A Gradescope export: grades.csv then carries name, email and SID after `student`."""
+    return any(r.submitters for r in batch.results)
+
+
 def header(batch: BatchResult) -> list[str]:
-    return ["student", "total", "max", *[i.id for i in rubric_columns(batch)], "status", "error"]
+    people = ["name", "email", "sid"] if has_submitters(batch) else []
+    return ["student", *people, "total", "max", *[i.id for i in rubric_columns(batch)], "status", "error"]
 
 
 def rows(batch: BatchResult) -> list[list[str]]:
     ids = [i.id for i in rubric_columns(batch)]
-    out = [_row(r, ids) for r in sorted(batch.results, key=lambda r: r.student)]
+    people = has_submitters(batch)
+    out = [_row(r, ids, people) for r in sorted(batch.results, key=lambda r: r.student)]
     for path, reason in batch.failures:
-        out.append([_cell(path), "", "", *[""] * len(ids), "failed", _cell(reason)])
+        out.append([_cell(path), *([""] * 3 if people else []), "", "", *[""] * len(ids), "failed",
+                    _cell(reason)])
     return out
 
 
@@ -64,10 +72,12 @@ def row_status(result: SubmissionResult) -> str:
     return "complete"
 
 
-def _row(result: SubmissionResult, ids: list[str]) -> list[str]:
+def _row(result: SubmissionResult, ids: list[str], people: bool = False) -> list[str]:
     by_id = {i.id: i for i in result.items}
     cells = [_item_cell(by_id.get(item_id)) for item_id in ids]
-    return [_cell(result.student), fmt_points(result.score), fmt_points(result.max_score),
+    # a group submission: one cell per field, the group's members joined with "; "
+    who = ([_cell("; ".join(p[k] for p in result.submitters)) for k in range(3)] if people else [])
+    return [_cell(result.student), *who, fmt_points(result.score), fmt_points(result.max_score),
             *cells, row_status(result), _cell(result.error or "")]
 
 

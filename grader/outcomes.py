@@ -119,6 +119,8 @@ class SubmissionResult:
     seconds: float = 0.0
     student_seconds: float = 0.0
     mode: str = "budget"
+    # Gradescope export: (name, email, sid) of each submitter
+    submitters: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def score(self) -> float:

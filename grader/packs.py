@@ -5,7 +5,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10 (Ubuntu 22.04's system Python)
+    import tomli as tomllib  # type: ignore[no-redef]
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -45,6 +49,8 @@ class ItemSpec:
     public: bool = True
     question: str | None = None
     description: str = ""
+    # Gradescope: who sees this item's result, and when
+    visibility: str = "visible"
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,10 @@ class PackSpec:
     memory_mb: int = 4096
     seed_doc: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    # What grading needs beyond the engine: {"modules": [...], "data": [...], "install": "..."}
+    requires: dict[str, Any] = field(default_factory=dict)
+    # Gradescope's copy of results.json: {"stdout_visibility": ..., "show_manual": bool}
+    gradescope: dict[str, Any] = field(default_factory=dict)
 
     def item(self, item_id: str) -> ItemSpec:
         for item in self.items:
@@ -90,9 +100,15 @@ class PackSpec:
 
 
 _TOP_KEYS = {"id", "title", "total", "timeout", "timeout_full", "reference", "units", "items",
-             "banned", "tolerances", "tiers", "warm", "memory_mb", "seed_doc", "options"}
+             "banned", "tolerances", "tiers", "warm", "memory_mb", "seed_doc", "options",
+             "requires", "gradescope", "visibility"}
 _UNIT_KEYS = {"name", "patterns", "as_main", "required"}
-_ITEM_KEYS = {"id", "name", "points", "kind", "units", "all_or_nothing", "public", "question", "description"}
+_ITEM_KEYS = {"id", "name", "points", "kind", "units", "all_or_nothing", "public", "question", "description",
+              "visibility"}
+_REQUIRES_KEYS = {"modules", "data", "install"}
+_GRADESCOPE_KEYS = {"stdout_visibility", "show_manual"}
+# Gradescope's four visibility settings (autograder specification)
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 _BAN_KEYS = {"apis", "prefixes", "zeroes", "units", "message"}
 
 
@@ -111,6 +127,7 @@ def parse_spec(data: dict, directory: Path) -> PackSpec:
         units.append(UnitSpec(raw["name"], tuple(raw.get("patterns", ["*.py", "*.ipynb"])),
                               bool(raw.get("as_main", True)), bool(raw.get("required", True))))
     unit_names = [u.name for u in units]
+    default_visibility = _visibility(where, "visibility", data.get("visibility", "visible"))
     items = []
     for number, raw in enumerate(data.get("items", []), start=1):
         _check_keys(f"{where} item {raw.get('id', number)}", raw, _ITEM_KEYS)
@@ -124,7 +141,9 @@ def parse_spec(data: dict, directory: Path) -> PackSpec:
         items.append(ItemSpec(raw["id"], raw.get("name", raw["id"]), float(raw["points"]), kind, number,
                               item_units, bool(raw.get("all_or_nothing", False)),
                               bool(raw.get("public", True)), raw.get("question"),
-                              raw.get("description", "")))
+                              raw.get("description", ""),
+                              _visibility(f"{where} item {raw['id']}", "visibility",
+                                          raw.get("visibility", default_visibility))))
     ids = [i.id for i in items]
     if len(set(ids)) != len(ids):
         raise PackError(f"{where}: duplicate item ids")
@@ -143,6 +162,12 @@ def parse_spec(data: dict, directory: Path) -> PackSpec:
     for tier_item in data.get("tiers", {}):
         if tier_item not in ids:
             raise PackError(f"{where}: tiers for unknown item {tier_item!r}")
+    requires = dict(data.get("requires", {}))
+    _check_keys(f"{where} [requires]", requires, _REQUIRES_KEYS)
+    gradescope = dict(data.get("gradescope", {}))
+    _check_keys(f"{where} [gradescope]", gradescope, _GRADESCOPE_KEYS)
+    if "stdout_visibility" in gradescope:
+        _visibility(f"{where} [gradescope]", "stdout_visibility", gradescope["stdout_visibility"])
     return PackSpec(id=data["id"], title=data.get("title", data["id"]), total=total, dir=directory,
                     units=tuple(units), items=tuple(items), banned=tuple(bans),
                     tolerances=dict(data.get("tolerances", {})), tiers=dict(data.get("tiers", {})),
@@ -150,7 +175,13 @@ def parse_spec(data: dict, directory: Path) -> PackSpec:
                     timeout_full=float(data["timeout_full"]) if "timeout_full" in data else None,
                     reference=data.get("reference"), warm=tuple(data.get("warm", PackSpec.warm)),
                     memory_mb=int(data.get("memory_mb", 4096)), seed_doc=data.get("seed_doc", ""),
-                    options=dict(data.get("options", {})))
+                    options=dict(data.get("options", {})), requires=requires, gradescope=gradescope)
+
+
+def _visibility(where: str, key: str, value: Any) -> str:
+    if value not in VISIBILITIES:
+        raise PackError(f"{where}: {key} = {value!r}; use one of {', '.join(VISIBILITIES)}")
+    return value
 
 
 @dataclass
@@ -239,3 +270,58 @@ def list_packs() -> list[PackSpec]:
             except PackError:
                 continue
     return specs
+
+
+# -- what a pack needs before anyone is graded --------------------------------------------
+
+DATA_MISSING = "grader data missing (run `rnngrade data fetch`)"
+
+
+def requirement_problems(spec: PackSpec, data_dir: Path | None) -> list[str]:
+    """One line per unmet requirement of the pack (`[requires]` in rubric.toml): Python
+    modules that do not import and data sets missing or failing their checksums. Empty when
+    the pack can be graded. These are grader-side problems, never the student's."""
+    problems = []
+    missing = [name for name in spec.requires.get("modules", []) if not _importable(name)]
+    if missing:
+        install = spec.requires.get("install") or f"pip install {' '.join(missing)}"
+        problems.append(f"grader library missing: the pack {spec.id} needs the Python module(s) "
+                        f"{', '.join(missing)}, which do not import here (install with `{install}`)")
+    needed = list(spec.requires.get("data", []))
+    if needed:
+        from grader import data as data_mod
+
+        directory = Path(data_dir) if data_dir else data_mod.resolve_data_dir(None)
+        for name in needed:
+            detail = _data_problem(data_mod, directory, name)
+            if detail:
+                problems.append(f"{DATA_MISSING}: {detail}")
+    return problems
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _data_problem(data_mod: ModuleType, directory: Path, name: str) -> str | None:
+    """Why the data set `name` (a group of grader.data.FILES) is not usable in directory."""
+    if name == "mnist":  # the test set plus either training set (full, or the 5k subset)
+        try:
+            source = data_mod.mnist_source(directory)
+        except FileNotFoundError as exc:
+            return str(exc)
+        wanted = {(source.train_dir, "train"), (source.test_dir, "t10k")}
+        files = [s for s in data_mod.FILES
+                 if ((directory / s.path).parent, Path(s.path).name.split("-")[0]) in wanted]
+    else:
+        files = [s for s in data_mod.FILES if s.group == name]
+        if not files:
+            return f"the pack asks for data set {name!r}, which rnngrade does not know"
+    for file_spec in files:
+        ok, why = data_mod.check_file(directory / file_spec.path, file_spec)
+        if not ok:
+            return f"{directory / file_spec.path}: {why}"
+    return None

@@ -7,38 +7,115 @@ strict JSON: NaN and infinities become null, anything unexpected becomes a strin
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 from .outcomes import Check, ItemScore, SubmissionResult, UnitRun
-from .terminal import clip, is_provisional, item_text, pending_points, rubric_order, summary_line
+from .terminal import clip, fmt_points, is_provisional, item_text, pending_points, rubric_order, summary_line
 
 # extra_data fields echo what checks reported; bound them so a runaway repr cannot
 # make the file too large for Gradescope (which caps results.json at about 1 MB).
 _FIELD_LIMIT = 4000
 
 
-def to_results_json(result: SubmissionResult) -> dict:
-    """The results.json document for one submission (a JSON-safe dict)."""
+def to_results_json(result: SubmissionResult, visibility: dict[str, str] | None = None) -> dict:
+    """The results.json document for one submission (a JSON-safe dict). `visibility` maps
+    item ids to Gradescope visibilities; by default it is read from the pack's rubric."""
+    shown = _visibilities(result.pack) if visibility is None else visibility
     doc = {
         "score": result.score,
         "max_score": result.max_score,
         "execution_time": result.seconds,
         "output": _output(result),
-        "tests": [_test(item) for item in rubric_order(result.items)],
+        "tests": [_test(item, shown.get(item.id, "visible")) for item in rubric_order(result.items)],
         "extra_data": _extra(result),
     }
     return _json_safe(doc)
 
 
+def to_gradescope_json(result: SubmissionResult, *, visibility: dict[str, str] | None = None,
+                       stdout_visibility: str = "hidden", show_manual: bool = False) -> dict:
+    """Gradescope's own copy (run_autograder): only the keys of Gradescope's specification,
+    `status` only passed/failed, and the score the autograder owns (the automatic items).
+
+    Manual items are graded on Gradescope as manual questions, so they are left out; with
+    `show_manual` they are listed with no score, no max_score and no status (neutral: no
+    points lost, nothing "failed") and the student's extracted answer in their output."""
+    shown = _visibilities(result.pack) if visibility is None else visibility
+    tests = []
+    for item in rubric_order(result.items):
+        if item.kind == "manual":
+            if show_manual:
+                tests.append({"name": item.name, "number": str(item.number), "output": _manual_text(item),
+                              "visibility": shown.get(item.id, "visible"),
+                              "extra_data": {"item": item.id, "kind": item.kind, "pending": item.pending}})
+            continue
+        test = _test(item, shown.get(item.id, "visible"))
+        test["status"] = "passed" if item.points >= item.max_points - 1e-9 else "failed"
+        tests.append(test)
+    extra = _extra(result)
+    extra["max_score"] = result.auto_max
+    output = _output(result).split("\n")
+    output[0] = f"{result.pack}: autograded {fmt_points(result.auto_score)}/{fmt_points(result.auto_max)}."
+    manual = [i for i in result.items if i.kind == "manual"]
+    if manual:
+        output[0] += (f" {fmt_points(sum(i.max_points for i in manual))} more points "
+                      f"({', '.join(i.name.split(':')[0] for i in rubric_order(manual))}) are graded "
+                      "by hand by the course staff.")
+    if is_provisional(result):
+        output[0] += " Provisional: training ran in budget mode."
+    doc = {
+        "score": result.auto_score,
+        "execution_time": max(0, round(result.seconds)),
+        "output": "\n".join(output),
+        "output_format": "text",
+        "stdout_visibility": stdout_visibility,
+        "tests": tests,
+        "extra_data": extra,
+    }
+    return _json_safe(doc)
+
+
+def _manual_text(item: ItemScore) -> str:
+    lines = ["Graded by hand by the course staff on Gradescope; this entry carries no points."]
+    if item.answer:
+        lines += ["", "Your answer as the grader found it:", clip(item.answer, 2000)]
+    else:
+        lines += ["", "No answer to this question was found in your files."]
+    return "\n".join(lines)
+
+
 def write_results_json(result: SubmissionResult, path: str | Path) -> Path:
+    return write_json(to_results_json(result), path)
+
+
+def write_json(doc: dict, path: str | Path) -> Path:
+    """Strict JSON, written atomically (a half-written results.json never exists)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(to_results_json(result), indent=2, ensure_ascii=False, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    text = json.dumps(_json_safe(doc), indent=2, ensure_ascii=False, allow_nan=False)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)
     return path
+
+
+@functools.lru_cache(maxsize=None)
+def _pack_visibilities(pack_id: str) -> tuple[tuple[str, str], ...]:
+    from .packs import load_pack
+
+    try:
+        return tuple((i.id, i.visibility) for i in load_pack(pack_id).spec.items)
+    except Exception:  # a result whose pack is gone (old output folders): everything visible
+        return ()
+
+
+def _visibilities(pack_id: str) -> dict[str, str]:
+    return dict(_pack_visibilities(pack_id))
 
 
 def _output(result: SubmissionResult) -> str:
@@ -52,7 +129,7 @@ def _output(result: SubmissionResult) -> str:
     return "\n".join(lines)
 
 
-def _test(item: ItemScore) -> dict:
+def _test(item: ItemScore, visibility: str = "visible") -> dict:
     return {
         "name": item.name,
         "number": str(item.number),
@@ -60,7 +137,7 @@ def _test(item: ItemScore) -> dict:
         "max_score": item.max_points,
         "status": item.status,
         "output": item_text(item),
-        "visibility": "visible",
+        "visibility": visibility,
         "extra_data": {"item": item.id, "kind": item.kind, "pending": item.pending,
                        "checks": [_check(c) for c in item.checks]},
     }
@@ -87,6 +164,7 @@ def _extra(result: SubmissionResult) -> dict:
         "student_seconds": result.student_seconds,
         "runs": [_run(r) for r in result.runs],
         "notes": list(result.notes),
+        "submitters": [{"name": n, "email": e, "sid": s} for n, e, s in result.submitters],
     }
 
 

@@ -71,3 +71,44 @@ def test_empty_and_missing_paths_are_failures(tmp_path):
     (tmp_path / "empty").mkdir()
     subs, failures = discover([tmp_path / "empty", tmp_path / "missing"], LAB7)
     assert not subs and len(failures) == 2
+
+
+def test_a_main_file_and_the_helper_it_imports_are_one_student(tmp_path):
+    folder = tmp_path / "carol"
+    touch(folder / "main.py", "import torch\nfrom helpers import word_to_onehot\n")
+    touch(folder / "helpers.py", "import torch\n")
+    subs, _ = discover([folder], LAB7)
+    assert [s.student for s in subs] == ["carol"]
+    assert sorted(f.name for f in subs[0].files) == ["helpers.py", "main.py"]
+    # and the unit is the importer, although helpers.py sorts first and both match *.py
+    from grader.grade import load_units, support_files
+
+    units, missing = load_units(load_pack("lab7-inclass"), subs[0].files)
+    assert units["main"].path.name == "main.py" and not missing
+    assert set(support_files(units, subs[0].files)) == {"helpers.py"}
+
+
+def test_files_that_do_not_import_each_other_stay_separate_students(tmp_path):
+    touch(tmp_path / "alice.py", "import torch\n")
+    touch(tmp_path / "bob.py", "import numpy\n")
+    subs, _ = discover([tmp_path], LAB7)
+    assert sorted(s.student for s in subs) == ["alice", "bob"]
+
+
+def test_gradescope_export_metadata_gives_name_email_sid(tmp_path):
+    touch(tmp_path / "submission_7" / "lab7.py")
+    touch(tmp_path / "submission_metadata.yml",
+          "submission_7:\n  :submitters:\n  - :name: Ada Lovelace\n    :sid: '42'\n    :email: ada@example.edu\n")
+    (sub,), _ = discover([tmp_path], LAB7)
+    assert sub.student == "ada@example.edu"
+    assert sub.submitters == (("Ada Lovelace", "ada@example.edu", "42"),)
+
+
+def test_a_unit_file_imported_by_another_unit_is_still_its_unit(tmp_path):
+    from grader.grade import load_units
+
+    touch(tmp_path / "q1.py", "import numpy\n")
+    touch(tmp_path / "q2.py", "from q1 import softmax\n")
+    pack = load_pack("cs240-week8")
+    units, missing = load_units(pack, [tmp_path / "q1.py", tmp_path / "q2.py"])
+    assert {k: u.path.name for k, u in units.items()} == {"q1": "q1.py", "q2": "q2.py"} and not missing
