@@ -69,6 +69,20 @@ def test_teaching_messages_name_the_mistake(results):
     assert "deepcopy" in _hints(results["state-dict-no-copy"], "training-loop")
     assert "LAST batch" in _hints(results["test-last-batch"], "testing-loop")
     assert "zero_grad" in _hints(results["no-zero-grad"], "training-loop")
+    assert "dy = np.copy(y_pred[t])" in _hints(results["ypred-in-place"], "forward-backward")
+    assert _failed(results["ypred-in-place"], "forward-backward") == [
+        "backward leaves y_pred unchanged (it is used again after backward)"]
+
+
+def test_hostile_and_builtin_replacing_submissions(results):
+    # the probe helpers cannot be patched from the student's code, and the grader's own
+    # arithmetic does not use the builtins or allclose the submission replaced
+    hostile = results["hostile-patched-probes"]
+    assert hostile.auto_score == 0 and all(i.points == 0 for i in hostile.items if i.kind == "auto")
+    assert results["builtins-replaced"].auto_score == 100
+    # an extra no-grad pass over train_loader after each epoch keeps the replay exact
+    history = next(i for i in results["style-karpathy-extra-train-pass"].items if i.id == "training-loop")
+    assert history.points == 25 and all(c.passed for c in history.checks)
 
 
 def test_forward_backward_report_says_which_part_failed(results):
