@@ -539,5 +539,15 @@ def test_teaching_messages(results):
     assert "0 image(s)" in observed("no-visualisation", "visualization")
     assert "banned API torch.nn.LSTM" in observed("nn-lstm", "lstm-cell")
     assert "output gate" in observed("wrong-gate-tanh-output", "lstm-cell")
+    assert "input_size == hidden_size" in observed("equal-sizes-only-cell", "lstm-cell")
+
+
+@needs_data
+def test_hostile_and_builtin_replacing_submissions(results):
+    # patched probe helpers change nothing: the ones the grader uses travel with each probe
+    hostile = results["hostile-patched-probes"]
+    assert hostile.auto_score == 0 and all(i.points == 0 for i in hostile.items if i.kind == "auto")
+    assert all(i.reason is None or "grader error" not in i.reason for i in hostile.items)
+    assert results["builtins-replaced"].auto_score == 55
     nb = {i.id: i.answer for i in results["layout-wu-params-notebook"].items if i.kind == "manual"}
     assert all(nb.values())
