@@ -799,7 +799,8 @@ def _probe_sizes(ctx) -> str:
     return ("g = child.ns\n"
             "own = [g.get('input_size'), g.get('hidden_size')]\n"
             "extra = [own, [28, 32]]\n"
-            "extra = [s for s in extra if all(type(v) is int and 0 < v <= 1024 for v in s) and s[0] != s[1]]\n"
+            "extra = [s for s in extra if type(s[0]) is int and type(s[1]) is int\n"
+            "         and 0 < s[0] <= 1024 and 0 < s[1] <= 1024 and s[0] != s[1]]\n"
             "equal = [[v, v] for v in own[::-1] + [8] if type(v) is int and 0 < v <= 1024]\n"
             "info = new_cell(g, sizes + extra + equal)")
 
