@@ -540,6 +540,7 @@ def test_teaching_messages(results):
     assert "banned API torch.nn.LSTM" in observed("nn-lstm", "lstm-cell")
     assert "output gate" in observed("wrong-gate-tanh-output", "lstm-cell")
     assert "input_size == hidden_size" in observed("equal-sizes-only-cell", "lstm-cell")
+    assert "o_t * tanh(c_prev)" in observed("eight-linear-h-from-c-prev", "lstm-cell")
 
 
 @needs_data

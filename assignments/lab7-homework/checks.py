@@ -390,6 +390,8 @@ def _zero_checks(out: dict, c_prev: np.ndarray, tol: dict) -> list[Check]:
             hint = "h_t is 0: the output gate gives 0 at zero input: tanh instead of sigmoid on the output gate?"
         elif _close(h, 0.5 * c, rtol, atol).all():
             hint = "h_t = 0.5 * c_t: tanh is missing on c_t (h_t = o_t * tanh(c_t))"
+        elif _close(h, 0.5 * np.tanh(c_prev.astype(np.float64)), rtol, atol).all():
+            hint = "h_t = o_t * tanh(c_prev): the new hidden state must use the NEW cell state, o_t * tanh(c_t)"
         elif _close(h, 0.5 * c_prev, rtol, atol).all() or _close(h, c, rtol, atol).all():
             hint = "forward seems to return (c_t, h_t): the handout returns h_t, c_t"
         checks.append(Check.failed(name, 2, expected=fmt(want.astype(np.float32)), observed=fmt(h), hint=hint))
