@@ -7,6 +7,12 @@ mistake each (`_forward_variant`, `_backward_variant`, `_predict_variant`) exist
 to name the likely mistake in a failure message; they never decide a verdict.
 
 q1 never imports torch (neither here nor in the child); q2 imports it on first use.
+
+Trust: the helpers that drive the student's code in the child (observe.py) are sent with
+each probe, so student code cannot have patched them; they return raw values (what the
+student's functions returned, parameters, predictions) and every verdict, every MSE and
+every comparison is computed here. q2's training order is fixed per epoch (per validation
+pass), so the replay does not depend on how often train() iterates train_loader.
 """
 from __future__ import annotations
 
@@ -1120,8 +1126,8 @@ def _training_hint(val: list[float], ref: list[float]) -> str:
         return ("The validation loss is far below the reference's: is it measured on val_loader "
                 "(not train_loader), with the MSE loss and averaged over the samples?")
     return ("The history differs from the reference's: Adam at learning_rate, MSE loss, "
-            "zero_grad/backward/step once per batch, one pass over train_loader and one over "
-            "val_loader per epoch (an extra pass over train_loader reshuffles the batches).")
+            "zero_grad/backward/step once per batch of train_loader, and one pass over "
+            "val_loader per epoch, after that epoch's training.")
 
 
 def _reported_check(name, points, val, measured, problems, E, tol) -> Check:
