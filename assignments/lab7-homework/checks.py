@@ -3,8 +3,14 @@
 The student's script runs once in the sandbox, with MNIST placed where torchvision looks and,
 in budget mode, its training capped (probes.install_budget). Every expected value is
 computed here: the LSTM cell is compared with the reference under weights drawn here, and
-the accuracy is the grader's own evaluation of the student's `model` on the 10,000 test
-images (the labels never leave this process).
+the accuracy is the grader's own count over the predictions of the student's `model` on the
+10,000 test images (the grader's labels are not sent with them).
+
+Trust: the helpers that drive the student's cell and model in the child (observe.py) are
+sent with each probe, so no student code can have patched them; they return raw values
+(outputs on grader-chosen inputs and weights, raw gradients, predicted digits) and every
+verdict is drawn here. probes.py (loaded before the student's code, so reachable from it)
+only caps training and labels the run.
 """
 from __future__ import annotations
 
