@@ -119,3 +119,24 @@ def test_synthetic_series_is_documented_and_seeded():
     a, b = checks.synthetic_prices(), checks.synthetic_prices()
     assert a.shape == (2052,) and np.array_equal(a, b) and a[0] == pytest.approx(4300.0)
     assert 3000 < a.min() and a.max() < 110_000  # BTC-like range, like the real file's 3,189 .. 67,526
+
+
+def test_training_order_is_fixed_per_epoch_not_per_pass():
+    # the loaders the student's train() gets (and the grader's replay builds): every pass over
+    # train_loader between two validation passes sees the same order
+    import torch
+
+    ns = {"np": np, "torch": torch, "__name__": "observe_under_test"}
+    exec(compile((ROOT / "assignments" / PACK / "observe.py").read_text(), "observe.py", "exec"), ns)
+    X = np.arange(40, dtype=np.float32).reshape(40, 1, 1)
+    train_loader, val_loader = ns["loaders"](X, X[:, 0], X[:8], X[:8, 0], 4, 7)
+
+    def order():
+        return [int(v) for xb, _ in train_loader for v in xb.reshape(-1)]
+
+    first = order()
+    assert sorted(first) == list(range(40)) and first != list(range(40))
+    assert order() == first  # an extra pass in the same epoch: same batches
+    list(val_loader)  # the epoch ends with its validation pass
+    second = order()
+    assert second != first and order() == second
