@@ -224,6 +224,23 @@ class ManualLSTMCell(nn.Module):
         c += torch.sigmoid(i) * torch.tanh(g)
         return torch.sigmoid(o) * torch.tanh(c), c
 '''
+# eight layers, the hidden ones registered in another gate order: paired by their names
+CELL["eight-linear-mixed-order"] = '''
+class ManualLSTMCell(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.x_i, self.x_f = nn.Linear(input_size, hidden_size), nn.Linear(input_size, hidden_size)
+        self.x_c, self.x_o = nn.Linear(input_size, hidden_size), nn.Linear(input_size, hidden_size)
+        self.h_o, self.h_c = nn.Linear(hidden_size, hidden_size), nn.Linear(hidden_size, hidden_size)
+        self.h_f, self.h_i = nn.Linear(hidden_size, hidden_size), nn.Linear(hidden_size, hidden_size)
+    def forward(self, x, h, c):
+        i = torch.sigmoid(self.x_i(x) + self.h_i(h))
+        f = torch.sigmoid(self.x_f(x) + self.h_f(h))
+        g = torch.tanh(self.x_c(x) + self.h_c(h))
+        o = torch.sigmoid(self.x_o(x) + self.h_o(h))
+        c = f * c + i * g
+        return o * torch.tanh(c), c
+'''
 # issue 10: eight nn.Linear, each with a bias, registered gate by gate
 CELL["eight-linear-with-biases"] = '''
 class ManualLSTMCell(nn.Module):

@@ -164,6 +164,25 @@ def _valid_group(pieces: list[Piece]) -> bool:
     return xs == 1 and hs == 1
 
 
+def _pair_by_names(xs: list[list[Piece]], hs: list[list[Piece]]) -> list[list[Piece]] | None:
+    """Input layers paired with hidden layers whose module names differ in exactly one
+    character (W_ii / W_hi, x_f / h_f, Wxo / Who), when that pairs all four one to one."""
+    def module(layer):
+        return layer[0].name.rsplit(".", 1)[0]
+
+    def one_apart(a: str, b: str) -> bool:
+        return len(a) == len(b) and sum(c != d for c, d in zip(a, b)) == 1
+
+    pairs, used = [], set()
+    for x in xs:
+        found = [h for h in hs if one_apart(module(x), module(h))]
+        if len(found) != 1:
+            return None
+        used.add(module(found[0]))
+        pairs.append(x + found[0])
+    return pairs if len(used) == 4 else None
+
+
 def _group_singles(singles: list[Piece], fused: list[Piece]
                    ) -> tuple[list[list[Piece]], list[str | None], str] | None:
     """Four groups of one-gate pieces (one per gate), the gate each group's names suggest,
@@ -194,7 +213,7 @@ def _group_singles(singles: list[Piece], fused: list[Piece]
         for layer in layers:
             sides.setdefault(next(p.role for p in layer if p.role != "b"), []).append(layer)
         if set(sides) == {"x", "h"} and len(sides["x"]) == len(sides["h"]) == 4:
-            groups = [sides["x"][k] + sides["h"][k] for k in range(4)]
+            groups = _pair_by_names(sides["x"], sides["h"]) or [sides["x"][k] + sides["h"][k] for k in range(4)]
             if valid(groups):
                 hints = []
                 for gr in groups:
