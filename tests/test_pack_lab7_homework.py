@@ -229,15 +229,15 @@ CELL["eight-linear-mixed-order"] = '''
 class ManualLSTMCell(nn.Module):
     def __init__(self, input_size, hidden_size):
         super().__init__()
-        self.x_i, self.x_f = nn.Linear(input_size, hidden_size), nn.Linear(input_size, hidden_size)
-        self.x_c, self.x_o = nn.Linear(input_size, hidden_size), nn.Linear(input_size, hidden_size)
-        self.h_o, self.h_c = nn.Linear(hidden_size, hidden_size), nn.Linear(hidden_size, hidden_size)
-        self.h_f, self.h_i = nn.Linear(hidden_size, hidden_size), nn.Linear(hidden_size, hidden_size)
+        self.W_ii, self.W_if = nn.Linear(input_size, hidden_size), nn.Linear(input_size, hidden_size)
+        self.W_ig, self.W_io = nn.Linear(input_size, hidden_size), nn.Linear(input_size, hidden_size)
+        self.W_ho, self.W_hg = nn.Linear(hidden_size, hidden_size), nn.Linear(hidden_size, hidden_size)
+        self.W_hf, self.W_hi = nn.Linear(hidden_size, hidden_size), nn.Linear(hidden_size, hidden_size)
     def forward(self, x, h, c):
-        i = torch.sigmoid(self.x_i(x) + self.h_i(h))
-        f = torch.sigmoid(self.x_f(x) + self.h_f(h))
-        g = torch.tanh(self.x_c(x) + self.h_c(h))
-        o = torch.sigmoid(self.x_o(x) + self.h_o(h))
+        i = torch.sigmoid(self.W_ii(x) + self.W_hi(h))
+        f = torch.sigmoid(self.W_if(x) + self.W_hf(h))
+        g = torch.tanh(self.W_ig(x) + self.W_hg(h))
+        o = torch.sigmoid(self.W_io(x) + self.W_ho(h))
         c = f * c + i * g
         return o * torch.tanh(c), c
 '''
