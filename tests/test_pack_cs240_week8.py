@@ -69,6 +69,20 @@ def test_teaching_messages_name_the_mistake(results):
     assert "deepcopy" in _hints(results["state-dict-no-copy"], "training-loop")
     assert "LAST batch" in _hints(results["test-last-batch"], "testing-loop")
     assert "zero_grad" in _hints(results["no-zero-grad"], "training-loop")
+    assert "dy = np.copy(y_pred[t])" in _hints(results["ypred-in-place"], "forward-backward")
+    assert _failed(results["ypred-in-place"], "forward-backward") == [
+        "backward leaves y_pred unchanged (it is used again after backward)"]
+
+
+def test_hostile_and_builtin_replacing_submissions(results):
+    # the probe helpers cannot be patched from the student's code, and the grader's own
+    # arithmetic does not use the builtins or allclose the submission replaced
+    hostile = results["hostile-patched-probes"]
+    assert hostile.auto_score == 0 and all(i.points == 0 for i in hostile.items if i.kind == "auto")
+    assert results["builtins-replaced"].auto_score == 100
+    # an extra no-grad pass over train_loader after each epoch keeps the replay exact
+    history = next(i for i in results["style-karpathy-extra-train-pass"].items if i.id == "training-loop")
+    assert history.points == 25 and all(c.passed for c in history.checks)
 
 
 def test_forward_backward_report_says_which_part_failed(results):
@@ -105,3 +119,24 @@ def test_synthetic_series_is_documented_and_seeded():
     a, b = checks.synthetic_prices(), checks.synthetic_prices()
     assert a.shape == (2052,) and np.array_equal(a, b) and a[0] == pytest.approx(4300.0)
     assert 3000 < a.min() and a.max() < 110_000  # BTC-like range, like the real file's 3,189 .. 67,526
+
+
+def test_training_order_is_fixed_per_epoch_not_per_pass():
+    # the loaders the student's train() gets (and the grader's replay builds): every pass over
+    # train_loader between two validation passes sees the same order
+    import torch
+
+    ns = {"np": np, "torch": torch, "__name__": "observe_under_test"}
+    exec(compile((ROOT / "assignments" / PACK / "observe.py").read_text(), "observe.py", "exec"), ns)
+    X = np.arange(40, dtype=np.float32).reshape(40, 1, 1)
+    train_loader, val_loader = ns["loaders"](X, X[:, 0], X[:8], X[:8, 0], 4, 7)
+
+    def order():
+        return [int(v) for xb, _ in train_loader for v in xb.reshape(-1)]
+
+    first = order()
+    assert sorted(first) == list(range(40)) and first != list(range(40))
+    assert order() == first  # an extra pass in the same epoch: same batches
+    list(val_loader)  # the epoch ends with its validation pass
+    second = order()
+    assert second != first and order() == second

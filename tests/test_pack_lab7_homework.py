@@ -32,6 +32,9 @@ def _module(name: str, path):
 checks = _module("lab7hw_checks_under_test", PACK_DIR / "checks.py")
 probes = _module("lab7hw_probes_under_test", PACK_DIR / "probes.py")
 reference = _module("lab7hw_reference_under_test", ROOT / "reference" / "lab7_homework.py")
+observe = types.ModuleType("lab7hw_observe_under_test")
+observe.np, observe.torch = np, torch
+exec(compile((PACK_DIR / "observe.py").read_text(), str(PACK_DIR / "observe.py"), "exec"), observe.__dict__)
 
 
 # =============================================================================== in-process harness
@@ -47,9 +50,9 @@ class FakeRun:
         from grader.outcomes import StudentError
         from grader.sandbox import StudentRaised
 
-        ns = dict(self.ns)
+        # as the engine does: a namespace of its own, the student's globals as child.ns
+        ns = {"np": np, "torch": torch, "probes": probes, "child": types.SimpleNamespace(ns=self.ns)}
         ns.update(bind or {})
-        ns["probes"] = probes
         try:
             exec(compile(code, "<grader probe>", "exec"), ns)
         except Exception as exc:
@@ -208,6 +211,57 @@ class ManualLSTMCell(nn.Module):
 '''
 CELL["w-u-params"] = w_u_params(False)
 CELL["w-u-params-linear-convention"] = w_u_params(True)
+# issue 10: the cell state updated in place (the grader's inputs must be copied per call)
+CELL["in-place-state"] = '''
+class ManualLSTMCell(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.W = nn.Linear(input_size, 4 * hidden_size)
+        self.U = nn.Linear(hidden_size, 4 * hidden_size, bias=False)
+    def forward(self, x, h, c):
+        i, f, g, o = (self.W(x) + self.U(h)).chunk(4, 1)
+        c *= torch.sigmoid(f)
+        c += torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+'''
+# eight layers, the hidden ones registered in another gate order: paired by their names
+CELL["eight-linear-mixed-order"] = '''
+class ManualLSTMCell(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.W_ii, self.W_if = nn.Linear(input_size, hidden_size), nn.Linear(input_size, hidden_size)
+        self.W_ig, self.W_io = nn.Linear(input_size, hidden_size), nn.Linear(input_size, hidden_size)
+        self.W_ho, self.W_hg = nn.Linear(hidden_size, hidden_size), nn.Linear(hidden_size, hidden_size)
+        self.W_hf, self.W_hi = nn.Linear(hidden_size, hidden_size), nn.Linear(hidden_size, hidden_size)
+    def forward(self, x, h, c):
+        i = torch.sigmoid(self.W_ii(x) + self.W_hi(h))
+        f = torch.sigmoid(self.W_if(x) + self.W_hf(h))
+        g = torch.tanh(self.W_ig(x) + self.W_hg(h))
+        o = torch.sigmoid(self.W_io(x) + self.W_ho(h))
+        c = f * c + i * g
+        return o * torch.tanh(c), c
+'''
+# issue 10: eight nn.Linear, each with a bias, registered gate by gate
+CELL["eight-linear-with-biases"] = '''
+class ManualLSTMCell(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.W_ii = nn.Linear(input_size, hidden_size)
+        self.W_hi = nn.Linear(hidden_size, hidden_size)
+        self.W_if = nn.Linear(input_size, hidden_size)
+        self.W_hf = nn.Linear(hidden_size, hidden_size)
+        self.W_ig = nn.Linear(input_size, hidden_size)
+        self.W_hg = nn.Linear(hidden_size, hidden_size)
+        self.W_io = nn.Linear(input_size, hidden_size)
+        self.W_ho = nn.Linear(hidden_size, hidden_size)
+    def forward(self, x, h, c):
+        i = torch.sigmoid(self.W_ii(x) + self.W_hi(h))
+        f = torch.sigmoid(self.W_if(x) + self.W_hf(h))
+        g = torch.tanh(self.W_ig(x) + self.W_hg(h))
+        o = torch.sigmoid(self.W_io(x) + self.W_ho(h))
+        c_next = f * c + i * g
+        return o * torch.tanh(c_next), c_next
+'''
 
 
 @pytest.mark.parametrize("layout", sorted(CELL))
@@ -216,6 +270,45 @@ def test_every_known_layout_of_a_correct_cell_earns_30(layout):
     assert points == 30, failed(result)
     seq = next(c for c in result if c.name.startswith("reference weights in your layout"))
     assert seq.observed.startswith("all 5 steps match")
+
+
+EQUAL_ONLY = '''
+class ManualLSTMCell(nn.Module):
+    # the input weights are declared (hidden, hidden): runs only when input_size == hidden_size
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.Wx = nn.Parameter(torch.randn(hidden_size, 4 * hidden_size) * 0.1)
+        self.Wh = nn.Parameter(torch.randn(hidden_size, 4 * hidden_size) * 0.1)
+        self.b = nn.Parameter(torch.zeros(4 * hidden_size))
+    def forward(self, x, h, c):
+        i, f, g, o = (x @ self.Wx + h @ self.Wh + self.b).chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+'''
+
+
+def test_a_cell_that_runs_only_at_equal_sizes_keeps_the_layout_free_checks():
+    points, result = grade_cell("input_size = 28\nhidden_size = 28\n" + EQUAL_ONLY)
+    lost = failed(result)
+    assert points == 18, lost  # shapes 2, zero 4, affine 4, ratio 4, gradients 2, names 2 (`f * c`); layout 12 lost
+    assert "input_size == hidden_size" in lost["forget gate"].hint
+
+
+def test_constant_gates_are_not_an_lstm():
+    # a made-up cell that satisfies the zero-weight identities with constant gates
+    points, result = grade_cell('''
+class ManualLSTMCell(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.w = nn.Linear(input_size + hidden_size, hidden_size)
+    def forward(self, x, h, c):
+        c_t = 0.5 * c + 0 * self.w(torch.cat([x, h], 1))
+        return 0.5 * torch.tanh(c_t), c_t
+''')
+    lost = failed(result)
+    assert "the same" in lost["c_t = f * c_prev +"].observed
+    assert "the same" in lost["h_t / tanh(c_t)"].observed
+    assert points == 6  # shapes 2 and the zero-weight identities 4: nothing that needs a gate
 
 
 def test_tanh_on_the_output_gate_keeps_partial_credit_and_names_the_gate_and_step():
@@ -384,14 +477,14 @@ def test_predict_test_uses_the_students_model_in_eval_mode():
     model = reference.ManualLSTMClassifier(28, 8, 10)
     model.train()
     images = np.random.default_rng(0).random((7, 28, 28), dtype=np.float32)
-    out = probes.predict_test({"model": model}, images, batch_size=3)
+    out = observe.predict_test({"model": model}, images, batch_size=3)
     assert model.training  # restored
     with torch.no_grad():
         want = model(torch.from_numpy(images)).argmax(1).numpy()
     np.testing.assert_array_equal(out["preds"], want)
     assert out["model"] == "model" and out["n_params"] == sum(p.numel() for p in model.parameters())
     with pytest.raises(LookupError, match="global variable named `model`"):
-        probes.predict_test({}, images)
+        observe.predict_test({}, images)
 
 
 def test_a_model_kept_in_a_local_is_still_found(budget):
@@ -402,8 +495,8 @@ def test_a_model_kept_in_a_local_is_still_found(budget):
         model(torch.zeros(2, 28, 28))
 
     main()
-    out = probes.predict_test({"ManualLSTMClassifier": reference.ManualLSTMClassifier},
-                              np.zeros((3, 28, 28), np.float32))
+    out = observe.predict_test({"ManualLSTMClassifier": reference.ManualLSTMClassifier},
+                               np.zeros((3, 28, 28), np.float32), seen=probes.SEEN.get("model"))
     assert out["model"] == "the ManualLSTMClassifier the script ran last" and out["preds"].shape == (3,)
 
 
@@ -463,5 +556,16 @@ def test_teaching_messages(results):
     assert "0 image(s)" in observed("no-visualisation", "visualization")
     assert "banned API torch.nn.LSTM" in observed("nn-lstm", "lstm-cell")
     assert "output gate" in observed("wrong-gate-tanh-output", "lstm-cell")
+    assert "input_size == hidden_size" in observed("equal-sizes-only-cell", "lstm-cell")
+    assert "o_t * tanh(c_prev)" in observed("eight-linear-h-from-c-prev", "lstm-cell")
+
+
+@needs_data
+def test_hostile_and_builtin_replacing_submissions(results):
+    # patched probe helpers change nothing: the ones the grader uses travel with each probe
+    hostile = results["hostile-patched-probes"]
+    assert hostile.auto_score == 0 and all(i.points == 0 for i in hostile.items if i.kind == "auto")
+    assert all(i.reason is None or "grader error" not in i.reason for i in hostile.items)
+    assert results["builtins-replaced"].auto_score == 55
     nb = {i.id: i.answer for i in results["layout-wu-params-notebook"].items if i.kind == "manual"}
     assert all(nb.values())

@@ -7,6 +7,12 @@ mistake each (`_forward_variant`, `_backward_variant`, `_predict_variant`) exist
 to name the likely mistake in a failure message; they never decide a verdict.
 
 q1 never imports torch (neither here nor in the child); q2 imports it on first use.
+
+Trust: the helpers that drive the student's code in the child (observe.py) are sent with
+each probe, so student code cannot have patched them; they return raw values (what the
+student's functions returned, parameters, predictions) and every verdict, every MSE and
+every comparison is computed here. q2's training order is fixed per epoch (per validation
+pass), so the replay does not depend on how often train() iterates train_loader.
 """
 from __future__ import annotations
 
@@ -37,6 +43,22 @@ H_FB, V_FB, T_FB, T_CLIP = 5, 7, 6, 20
 H_TRAIN, T_TRAIN, LR_TRAIN = 8, 25, 0.1
 PREDICT_N = 40
 Q1_PROBE_TIMEOUT = 10.0  # seconds per q1 call; the slowest (finite differences) takes ~0.1 s
+
+# The observation helpers travel with every probe snippet (compiled fresh in the child after the
+# student's code ran), so no student code can have reached or patched them; the q1 part needs
+# no torch. The student's names are read from child.ns (the probe has a namespace of its own).
+OBSERVE = (PACK / "observe.py").read_text(encoding="utf-8")
+OBSERVE_Q1 = OBSERVE.split("# " + "-" * 77 + " q2")[0]
+
+
+def q1_code(code: str) -> str:
+    return (OBSERVE_Q1 + "\n# ---- the probe\nRNN = child.ns.get('RNN')\nDataReader = child.ns.get('DataReader')\n"
+            + code)
+
+
+def q2_code(code: str) -> str:
+    return (OBSERVE + "\n# ---- the probe\nRNN = child.ns.get('RNN')\ntrain = child.ns.get('train')\n"
+            "test = child.ns.get('test')\n" + code)
 
 
 # ============================================================================ shared helpers
@@ -122,7 +144,7 @@ class _Q1Run:
             raise StudentRaised(StudentError("Timeout", "not attempted: an earlier call into your q1.py "
                                                         "did not finish within its time limit"))
         try:
-            return self.run.probe(code, bind=bind, want=want, timeout=timeout)
+            return self.run.probe(q1_code(code), bind=bind, want=want, timeout=timeout)
         except StudentRaised as exc:
             if exc.error.type == "Timeout":
                 self.local["cs240-q1-hung"] = True
@@ -238,7 +260,7 @@ def softmax(ctx) -> list[Check]:
     big = 1000.0 + rng.standard_normal((V_FB, 1)) * 3  # exp(1000) overflows to inf
     ref = ctx.reference.q1.RNN.softmax(None, x)
     ref_big = ctx.reference.q1.RNN.softmax(None, big)
-    code = "rnn = probes.make_rnn(RNN, H, V, T)\nout = rnn.softmax(z.copy())"
+    code = "rnn = make_rnn(RNN, H, V, T)\nout = rnn.softmax(z.copy())"
     checks = []
 
     name = "softmax(x) equals the reference on random x of shape (V, 1)"
@@ -289,7 +311,7 @@ def loss(ctx) -> list[Check]:
     ref = ctx.reference.q1.RNN.loss(None, y_pred, targets)
     name = "loss(y_pred, targets) equals the summed cross-entropy"
     try:
-        out = run.probe("rnn = probes.make_rnn(RNN, H, V, T)\nout = rnn.loss(y_pred, targets)",
+        out = run.probe("rnn = make_rnn(RNN, H, V, T)\nout = rnn.loss(y_pred, targets)",
                         bind={"H": H_FB, "V": V_FB, "T": T, "y_pred": y_pred, "targets": targets},
                         want=["out"]).get("out")
         values = _scalar_check(name, out, ref, tol["values_points"], tol["rtol"], tol["atol"],
@@ -413,7 +435,7 @@ def _forward_checks(run, bind, P, inputs, a_prev, ref_out, rtol, atol) -> list[C
     names = ("forward: one-hot x[t] and hidden states a[t] (a[-1] = a_prev)",
              "forward: probabilities y_pred[t] = softmax(Wya a[t] + by)")
     try:
-        out = run.probe("rnn = probes.make_rnn(RNN, H, V, T, 0.1, state)\n"
+        out = run.probe("rnn = make_rnn(RNN, H, V, T, 0.1, state)\n"
                         "out = rnn.forward(list(inputs), a_prev.copy())", bind=bind, want=["out"]).get("out")
     except StudentRaised as exc:
         return [_raised(names[0], 4, exc, "(x, a, y_pred)"), _raised(names[1], 3, exc, "(x, a, y_pred)")]
@@ -471,16 +493,21 @@ def _gradient_checks(run, bind, P, ref_out, targets, ref_grads, rtol, atol) -> l
     """The five gradients, from the reference's forward outputs (so a forward mistake is
     not charged here again), on weights where no exact gradient reaches the clip."""
     names = [f"backward: {g} ({'x'.join(map(str, ref_grads[g].shape))})" for g in GRADS]
+    unchanged = "backward leaves y_pred unchanged (it is used again after backward)"
     try:
-        out = run.probe("rnn = probes.make_rnn(RNN, H, V, T, 0.1, state)\n"
-                        "out = rnn.backward(fx, fa, fy, list(targets))", bind=bind, want=["out"]).get("out")
+        got = run.probe("rnn = make_rnn(RNN, H, V, T, 0.1, state)\n"
+                        "out = rnn.backward(fx, fa, fy, list(targets))\n"
+                        "after = fy", bind=bind, want=["out", "after"])
+        out = got.get("out")
     except StudentRaised as exc:
-        return [_raised(n, 2, exc, "five gradient arrays") for n in names]
+        return [_raised(n, 2, exc, "five gradient arrays") for n in names] + \
+            [_raised(unchanged, YPRED_POINTS, exc, "y_pred as forward returned it")]
+    rx, ra, ry = ref_out
+    y_check = _unchanged_check(unchanged, got.get("after"), ry, len(targets))
     if not isinstance(out, list) or len(out) != 5:
         return [Check.failed(n, 2, expected="a tuple (dWax, dWaa, dWya, dba, dby)",
                              observed="None" if out is None else f"{type(out).__name__} of length "
-                             f"{len(out) if hasattr(out, '__len__') else '?'}") for n in names]
-    rx, ra, ry = ref_out
+                             f"{len(out) if hasattr(out, '__len__') else '?'}") for n in names] + [y_check]
     variants = {m: _backward_variant(P, rx, ra, ry, targets, m) for m in BACKWARD_MISTAKES}
     checks = []
     for name, grad, obs in zip(names, GRADS, out):
@@ -488,7 +515,32 @@ def _gradient_checks(run, bind, P, ref_out, targets, ref_grads, rtol, atol) -> l
         if not check.passed:
             check = _hinted(check, _gradient_hint(grad, obs, ref_grads, variants))
         checks.append(check)
-    return checks
+    return checks + [y_check]
+
+
+YPRED_POINTS = 2  # with the finite-difference check's 2: the two consistency checks of backward
+
+
+def _unchanged_check(name: str, after: Any, ry: dict, T: int) -> Check:
+    """y_pred as the grader passed it to backward, read back after the call: the given train()
+    computes the loss from y_pred AFTER backward, so an in-place `dy = y_pred[t]; dy[k] -= 1`
+    turns its loss into nan."""
+    expected = "y_pred[t] as forward returned it, for every t"
+    if not isinstance(after, dict) or any(t not in after for t in range(T)):
+        return Check.failed(name, YPRED_POINTS, expected=expected, observed=f"y_pred is now {type(after).__name__}",
+                            hint="backward must not replace or empty the y_pred dict it is given.")
+    changed = [t for t in range(T) if not (isinstance(after[t], np.ndarray) and after[t].shape == ry[t].shape
+                                           and np.array_equal(after[t], ry[t]))]
+    if not changed:
+        return Check.ok(name, YPRED_POINTS, expected=expected, observed="unchanged")
+    t = changed[0]
+    return Check.failed(name, YPRED_POINTS, expected=expected,
+                        observed=f"backward changed y_pred in place at {len(changed)} of {T} steps "
+                                 f"(y_pred[{t}] is now {_fmt(after[t])}, was {_fmt(ry[t])})",
+                        hint="Take a copy before subtracting 1 at the target, as the handout says: "
+                             "dy = np.copy(y_pred[t]) (not dy = y_pred[t], which is the same array). "
+                             "The gradients are right, but the given train() computes the loss from "
+                             "y_pred after backward and gets nan.")
 
 
 def _gradient_hint(grad: str, obs: Any, ref_grads: dict, variants: dict) -> str | None:
@@ -514,7 +566,7 @@ def _clipping_check(ctx, rng, run, rtol, atol) -> Check:
     rx, ra, ry = ref.forward(inputs, a_prev)
     ref_grads = dict(zip(GRADS, ref.backward(rx, ra, ry, targets)))
     try:
-        out = run.probe("rnn = probes.make_rnn(RNN, H, V, T, 0.1, state)\n"
+        out = run.probe("rnn = make_rnn(RNN, H, V, T, 0.1, state)\n"
                         "out = rnn.backward(fx, fa, fy, list(targets))",
                         bind={"H": H_FB, "V": V_FB, "T": T_CLIP, "state": P, "targets": targets,
                               "fx": rx, "fa": ra, "fy": ry}, want=["out"]).get("out")
@@ -551,22 +603,25 @@ def _clipping_check(ctx, rng, run, rtol, atol) -> Check:
     return Check.failed(name, 4, expected=expected, observed=observed, hint=hint)
 
 
+FD_POINTS = 2
+
+
 def _finite_difference_check(run, bind, fd_rtol, fd_atol) -> Check:
     """The student's backward against central differences of the cross-entropy of the
     student's own forward: consistent math even where the reference is not the judge."""
     name = "backward agrees with finite differences of your own forward"
     try:
         out = run.probe(
-            "rnn = probes.make_rnn(RNN, H, V, T, 0.1, state)\n"
+            "rnn = make_rnn(RNN, H, V, T, 0.1, state)\n"
             "own = rnn.forward(list(inputs), a_prev.copy())\n"
             "grads = rnn.backward(own[0], own[1], own[2], list(targets))\n"
-            "numeric = probes.numeric_gradients(rnn, inputs, a_prev, targets)",
+            "numeric = numeric_gradients(rnn, inputs, a_prev, targets)",
             bind=bind, want=["grads", "numeric"], timeout=3 * Q1_PROBE_TIMEOUT)
     except StudentRaised as exc:
-        return _raised(name, 4, exc, "gradients equal to finite differences")
+        return _raised(name, FD_POINTS, exc, "gradients equal to finite differences")
     grads, numeric = out.get("grads"), out.get("numeric")
     if not isinstance(grads, list) or len(grads) != 5 or not isinstance(numeric, dict):
-        return Check.failed(name, 4, expected="five gradients", observed=f"{type(grads).__name__}")
+        return Check.failed(name, FD_POINTS, expected="five gradients", observed=f"{type(grads).__name__}")
     wrong = []
     for g, obs in zip(GRADS, grads):
         num = numeric[g[1:]]
@@ -574,9 +629,9 @@ def _finite_difference_check(run, bind, fd_rtol, fd_atol) -> Check:
             diff = np.max(np.abs(np.asarray(obs, dtype=float) - num)) if np.shape(obs) == num.shape else None
             wrong.append(f"{g}" + (f" (max |diff| {diff:.3g})" if diff is not None else " (shape)"))
     if not wrong:
-        return Check.ok(name, 4, expected="analytic = numeric (central differences, eps 1e-5)",
+        return Check.ok(name, FD_POINTS, expected="analytic = numeric (central differences, eps 1e-5)",
                         observed="equal")
-    return Check.failed(name, 4, expected="analytic = numeric (central differences, eps 1e-5)",
+    return Check.failed(name, FD_POINTS, expected="analytic = numeric (central differences, eps 1e-5)",
                         observed="differ: " + ", ".join(wrong),
                         hint="Your backward is not the derivative of your forward for these gradients. "
                              "If forward is right, the mistake is in backward (see the checks above).")
@@ -643,8 +698,8 @@ def _steps_check(ctx, run, case: dict, rtol: float, atol: float) -> Check:
         bind = {"H": H_TRAIN, "V": V, "T": T_TRAIN, "LR": LR_TRAIN, "state": step["before"],
                 "inputs": step["inputs"], "targets": step["targets"], "a_prev": step["a_prev"]}
         try:
-            after = run.probe("rnn = probes.make_rnn(RNN, H, V, T, LR, state)\n"
-                              "after = probes.training_step(rnn, inputs, targets, a_prev)",
+            after = run.probe("rnn = make_rnn(RNN, H, V, T, LR, state)\n"
+                              "after = training_step(rnn, inputs, targets, a_prev)",
                               bind=bind, want=["after"]).get("after")
         except StudentRaised as exc:
             return _raised(name, 18, exc, expected)
@@ -735,7 +790,7 @@ def _predict_check(ctx, run, case: dict) -> Check:
     try:
         out = run.probe("dr = DataReader('corpus.txt', T)\n"
                         "chars = [dr.ix_to_char[i] for i in range(dr.vocab_size)]\n"
-                        "rnn = probes.make_rnn(RNN, H, V, T, LR, state)\n"
+                        "rnn = make_rnn(RNN, H, V, T, LR, state)\n"
                         "np.random.seed(seed)\n"
                         "text = rnn.predict(dr, start, n)",
                         bind={"H": H_TRAIN, "V": case["V"], "T": T_TRAIN, "LR": LR_TRAIN,
@@ -848,26 +903,33 @@ def _reference_model(ctx, seed: int):
         return ctx.reference.q2.RNN(1, int(tol["hidden_size"]), int(tol["num_layers"]), 1)
 
 
+def _grader_observe():
+    """observe.py executed in the grader (with its own np and torch): the replay builds the
+    very loaders the student's train() got."""
+    import torch
+
+    ns = {"np": np, "torch": torch, "__name__": "cs240_observe"}
+    exec(compile(OBSERVE, str(PACK / "observe.py"), "exec"), ns)
+    return ns
+
+
 def _reference_history(ctx, data: dict, seed: int, init: list | None) -> list[float]:
     """The reference's train() from the reference model built under `seed`, or, given
-    `init`, from those initial weights (a [(name, array)] list in the reference's order)."""
+    `init`, from those initial weights (a [(name, array)] list in the reference's order),
+    on the same loaders as the student's (training order fixed per epoch)."""
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
 
     tol = ctx.tol("training-loop")
     q2 = ctx.reference.q2
     B = int(tol["batch_size"])
+    obs = ctx.memo(("cs240-week8", "observe"), _grader_observe)
     with _torch_threads_one():
         model = _reference_model(ctx, seed)
         if init is not None:
             with torch.no_grad():
                 for p, (_, value) in zip(model.parameters(), init):
                     p.copy_(torch.from_numpy(np.asarray(value)))
-        X, y = data["train"]
-        train_loader = DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(y)), batch_size=B,
-                                  shuffle=True, generator=torch.Generator().manual_seed(seed))
-        Xv, yv = data["val"]
-        val_loader = DataLoader(TensorDataset(torch.from_numpy(Xv), torch.from_numpy(yv)), batch_size=B)
+        train_loader, val_loader = obs["loaders"](*data["train"], *data["val"], B, seed)
         _, val_hist = q2.train(model, train_loader, val_loader, int(tol["epochs"]), float(tol["learning_rate"]))
     return [float(v) for v in val_hist]
 
@@ -919,17 +981,29 @@ def _map_init(student: list, reference: list) -> list | None:
 TRAIN_PROBE = """
 torch.manual_seed(seed)
 model = RNN(1, hidden_size, num_layers, 1)
-init = probes.parameters_of(model)
-train_loader = probes.loaders(Xtr, ytr, batch_size, shuffle_seed=seed)
-val_loader = probes.loaders(Xva, yva, batch_size, watch=(model, Xva, yva))
+init = parameters_of(model)
+train_loader, val_loader = loaders(Xtr, ytr, Xva, yva, batch_size, seed, watch=(model, Xva))
 returned = train(model, train_loader, val_loader, epochs, learning_rate)
 if isinstance(returned, (tuple, list)) and len(returned) == 2:
-    histories = [probes.as_floats(returned[0]), probes.as_floats(returned[1])]
+    histories = [as_floats(returned[0]), as_floats(returned[1])]
 else:
-    histories = probes.as_floats(returned) if returned is not None else None
-measured = list(val_loader.measured)
-final = probes.mse(model, Xva, yva)
+    histories = as_floats(returned) if returned is not None else None
+recorded = list(val_loader.recorded)
+final = predictions(model, Xva)
+last = parameters_of(model)
 """
+
+
+def _mse(pred: Any, y: np.ndarray) -> float | str:
+    """The grader's own mean squared error of raw predictions (or the child's text on failure)."""
+    if isinstance(pred, str):
+        return pred
+    if not isinstance(pred, np.ndarray) or pred.dtype.kind != "f":
+        return f"forward returned {type(pred).__name__}"
+    if pred.size != y.size:
+        return f"forward returned shape {pred.shape} for {y.shape[0]} windows, expected ({y.shape[0]}, 1)"
+    err = pred.reshape(-1).astype(np.float64) - y.reshape(-1).astype(np.float64)
+    return float(np.mean(err ** 2))
 
 
 @item("training-loop")
@@ -948,17 +1022,21 @@ def training_loop(ctx) -> list[Check]:
             "batch_size": int(tol["batch_size"]), "epochs": E, "learning_rate": float(tol["learning_rate"]),
             "Xtr": data["train"][0], "ytr": data["train"][1], "Xva": data["val"][0], "yva": data["val"][1]}
     try:
-        out = run.probe(TRAIN_PROBE, bind=bind, want=["init", "histories", "measured", "final"],
+        out = run.probe(q2_code(TRAIN_PROBE), bind=bind, want=["init", "histories", "recorded", "final", "last"],
                         timeout=float(tol["probe_timeout"]))
     except StudentRaised as exc:
         return [_raised(n, p, exc, "train() to finish") for n, p in zip(names, points)]
 
+    # every MSE below is the grader's, from the model's raw predictions after each epoch
+    yva = data["val"][1]
+    seen = [_mse(p, yva) for p in (out.get("recorded") or [])]
+    measured = [m for m in seen if isinstance(m, float)]
+    problems = [m for m in seen if isinstance(m, str)]
     val = _val_history(out.get("histories"), E)
-    measured = [m for m in out.get("measured") or [] if isinstance(m, float)]
-    problems = [m for m in out.get("measured") or [] if isinstance(m, str)]
-    return [_history_check(ctx, names[0], points[0], val, measured, out.get("init"), chosen, data, tol),
+    init, last = out.get("init"), out.get("last")
+    return [_history_check(ctx, names[0], points[0], val, measured, init, last, chosen, data, tol),
             _reported_check(names[1], points[1], val, measured, problems, E, tol),
-            _best_check(names[2], points[2], out.get("final"), measured, E, float(tol["best_rtol"]))]
+            _best_check(names[2], points[2], _mse(out.get("final"), yva), measured, E, float(tol["best_rtol"]))]
 
 
 def _val_history(histories: Any, E: int) -> list[float] | str:
@@ -979,11 +1057,33 @@ def _history_text(values: list[float]) -> str:
     return "[" + ", ".join(f"{v:.5f}" for v in values) + "]"
 
 
-def _history_check(ctx, name, points, val, measured, init, chosen, data, tol) -> Check:
+def _trained(init: Any, last: Any) -> str | None:
+    """Why the parameters the child read before and after train() show no training, or None."""
+    ok = (isinstance(init, list) and isinstance(last, list) and len(init) == len(last) > 0
+          and all(isinstance(p, list) and len(p) == 2 and isinstance(p[1], np.ndarray) for p in init + last))
+    if not ok:
+        return "the model has no parameters" if isinstance(init, list) and not init else \
+            "the model's parameters could not be read"
+    if all(a[1].shape == b[1].shape and np.array_equal(a[1], b[1]) for a, b in zip(init, last)):
+        return "train() left every parameter of the model as it was"
+    return None
+
+
+def _history_check(ctx, name, points, val, measured, init, last, chosen, data, tol) -> Check:
     if isinstance(val, str):
         return Check.failed(name, points, expected="a list of one validation MSE per epoch", observed=val)
     mapped = _map_init(init, chosen["init"])
     if mapped is None:
+        # the band needs evidence of training that the grader can see: parameters that changed,
+        # and a history equal to the grader's own measurements of the model after each epoch
+        why = _trained(init, last)
+        if why is None and (len(measured) != len(val) or
+                            any(abs(v - m) > float(tol["reported_rtol"]) * m for v, m in zip(val, measured))):
+            why = "the reported history is not the validation MSE of the model after each epoch"
+        if why is not None:
+            return Check.failed(name, points, expected="a trained model whose validation MSE is in the band",
+                                observed=why, hint=_training_hint(val, chosen["val"]) if measured else
+                                "Build the RNN in __init__ and train it with Adam on the MSE loss.")
         # Not the handout's architecture: the training cannot be replayed weight for weight,
         # so only the wide band applies (the best validation loss, across initialisations).
         ref = chosen["val"]
@@ -1026,8 +1126,8 @@ def _training_hint(val: list[float], ref: list[float]) -> str:
         return ("The validation loss is far below the reference's: is it measured on val_loader "
                 "(not train_loader), with the MSE loss and averaged over the samples?")
     return ("The history differs from the reference's: Adam at learning_rate, MSE loss, "
-            "zero_grad/backward/step once per batch, one pass over train_loader and one over "
-            "val_loader per epoch (an extra pass over train_loader reshuffles the batches).")
+            "zero_grad/backward/step once per batch of train_loader, and one pass over "
+            "val_loader per epoch, after that epoch's training.")
 
 
 def _reported_check(name, points, val, measured, problems, E, tol) -> Check:
@@ -1085,10 +1185,9 @@ def _best_check(name, points, final, measured, E, rtol: float) -> Check:
 TEST_PROBE = """
 torch.manual_seed(seed)
 model = RNN(1, hidden_size, num_layers, 1)
-loader = probes.loaders(Xte, yte, batch_size)
-value = probes.as_float(test(model, loader))
-truth = probes.mse(model, Xte, yte)
-batches = probes.batch_mses(model, loader) if isinstance(truth, float) else []
+loader = plain_loader(Xte, yte, batch_size)
+value = as_float(test(model, loader))
+pred = predictions(model, Xte)
 """
 
 
@@ -1099,17 +1198,22 @@ def testing_loop(ctx) -> list[Check]:
     run = ctx.run("q2")
     name = "test(model, test_loader) = mean MSE over all test samples"
     points = ttol["points"]
+    B = int(tol["batch_size"])
+    Xte, yte = data["test"]
     bind = {"seed": int(np.random.default_rng([ctx.seed, 2409]).integers(2**31)),
             "hidden_size": int(tol["hidden_size"]), "num_layers": int(tol["num_layers"]),
-            "batch_size": int(tol["batch_size"]), "Xte": data["test"][0], "yte": data["test"][1]}
+            "batch_size": B, "Xte": Xte, "yte": yte}
     try:
-        out = run.probe(TEST_PROBE, bind=bind, want=["value", "truth", "batches"])
+        out = run.probe(q2_code(TEST_PROBE), bind=bind, want=["value", "pred"])
     except StudentRaised as exc:
         return [_raised(name, points, exc, "a float")]
-    value, truth = out.get("value"), out.get("truth")
+    value, pred = out.get("value"), out.get("pred")
+    truth = _mse(pred, yte)  # the grader's own mean over the model's raw predictions
     if not isinstance(truth, float):
         return [Check.failed(name, points, expected="a model that can be evaluated", observed=str(truth),
                              hint="test() is judged on your RNN; its forward must map (B, L, 1) to (B, 1).")]
+    batches = [[_mse(pred.reshape(-1)[k:k + B], yte.reshape(-1)[k:k + B]), int(yte[k:k + B].size)]
+               for k in range(0, len(yte), B)]
     expected = f"{truth:.6f} (measured by the grader on the same model and loader)"
     if not isinstance(value, float):
         return [Check.failed(name, points, expected=expected, observed=str(value),
@@ -1117,7 +1221,7 @@ def testing_loop(ctx) -> list[Check]:
     if math.isfinite(value) and abs(value - truth) <= float(ttol["rtol"]) * truth:
         return [Check.ok(name, points, expected=expected, observed=f"{value:.6f}")]
     return [Check.failed(name, points, expected=expected, observed=f"{value:.6f}",
-                         hint=_test_hint(value, truth, out.get("batches") or []))]
+                         hint=_test_hint(value, truth, batches))]
 
 
 def _test_hint(value: float, truth: float, batches: list) -> str:

@@ -3,8 +3,14 @@
 The student's script runs once in the sandbox, with MNIST placed where torchvision looks and,
 in budget mode, its training capped (probes.install_budget). Every expected value is
 computed here: the LSTM cell is compared with the reference under weights drawn here, and
-the accuracy is the grader's own evaluation of the student's `model` on the 10,000 test
-images (the labels never leave this process).
+the accuracy is the grader's own count over the predictions of the student's `model` on the
+10,000 test images (the grader's labels are not sent with them).
+
+Trust: the helpers that drive the student's cell and model in the child (observe.py) are
+sent with each probe, so no student code can have patched them; they return raw values
+(outputs on grader-chosen inputs and weights, raw gradients, predicted digits) and every
+verdict is drawn here. probes.py (loaded before the student's code, so reachable from it)
+only caps training and labels the run.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import itertools
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +32,14 @@ GATE_EQ = {"i": "i_t = sigmoid(W_i h + U_i x + b_i)", "f": "f_t = sigmoid(W_f h 
            "g": "c~_t = tanh(W_c h + U_c x + b_c)", "o": "o_t = sigmoid(W_o h + U_o x + b_o)"}
 PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 SEQ_T, SEQ_B, STEP_B = 5, 3, 5
+GATE_SPREAD = 0.01  # least spread of a gate over the batch (random weights): a gate, not a constant
+# The observation helpers travel with every probe snippet (compiled fresh in the child after
+# the student's code ran): student code cannot have reached or patched them.
+OBSERVE = (Path(__file__).resolve().parent / "observe.py").read_text(encoding="utf-8")
+
+
+def observe(code: str) -> str:
+    return OBSERVE + "\n# ---- the probe\n" + code
 
 
 # =============================================================================== the run
@@ -149,6 +164,25 @@ def _valid_group(pieces: list[Piece]) -> bool:
     return xs == 1 and hs == 1
 
 
+def _pair_by_names(xs: list[list[Piece]], hs: list[list[Piece]]) -> list[list[Piece]] | None:
+    """Input layers paired with hidden layers whose module names differ in exactly one
+    character (W_ii / W_hi, x_f / h_f, Wxo / Who), when that pairs all four one to one."""
+    def module(layer):
+        return layer[0].name.rsplit(".", 1)[0]
+
+    def one_apart(a: str, b: str) -> bool:
+        return len(a) == len(b) and sum(c != d for c, d in zip(a, b)) == 1
+
+    pairs, used = [], set()
+    for x in xs:
+        found = [h for h in hs if one_apart(module(x), module(h))]
+        if len(found) != 1:
+            return None
+        used.add(module(found[0]))
+        pairs.append(x + found[0])
+    return pairs if len(used) == 4 else None
+
+
 def _group_singles(singles: list[Piece], fused: list[Piece]
                    ) -> tuple[list[list[Piece]], list[str | None], str] | None:
     """Four groups of one-gate pieces (one per gate), the gate each group's names suggest,
@@ -170,6 +204,22 @@ def _group_singles(singles: list[Piece], fused: list[Piece]
         prefixes.setdefault(p.name.rsplit(".", 1)[0] if "." in p.name else p.name, []).append(p)
     if valid(list(prefixes.values())):
         return list(prefixes.values()), [gate_hint(k) for k in prefixes], "modules"
+    # One layer per gate and side (eight nn.Linear, each with its bias, say W_ii, W_hi, W_if,
+    # ...): each bias stays with its own layer's weight; the k-th input layer pairs with the
+    # k-th hidden layer, in the order they were registered.
+    layers = list(prefixes.values())
+    if all(sum(p.role != "b" for p in layer) == 1 for layer in layers):
+        sides: dict[str, list[list[Piece]]] = {}
+        for layer in layers:
+            sides.setdefault(next(p.role for p in layer if p.role != "b"), []).append(layer)
+        if set(sides) == {"x", "h"} and len(sides["x"]) == len(sides["h"]) == 4:
+            groups = _pair_by_names(sides["x"], sides["h"]) or [sides["x"][k] + sides["h"][k] for k in range(4)]
+            if valid(groups):
+                hints = []
+                for gr in groups:
+                    found = {gate_hint(p.name.rsplit(".", 1)[0]) for p in gr} - {None}
+                    hints.append(found.pop() if len(found) == 1 else None)
+                return groups, hints, "layers"
     by_role: dict[str, list[Piece]] = {}
     for p in singles:
         by_role.setdefault(p.role, []).append(p)
@@ -365,6 +415,8 @@ def _zero_checks(out: dict, c_prev: np.ndarray, tol: dict) -> list[Check]:
             hint = "h_t is 0: the output gate gives 0 at zero input: tanh instead of sigmoid on the output gate?"
         elif _close(h, 0.5 * c, rtol, atol).all():
             hint = "h_t = 0.5 * c_t: tanh is missing on c_t (h_t = o_t * tanh(c_t))"
+        elif _close(h, 0.5 * np.tanh(c_prev.astype(np.float64)), rtol, atol).all():
+            hint = "h_t = o_t * tanh(c_prev): the new hidden state must use the NEW cell state, o_t * tanh(c_t)"
         elif _close(h, 0.5 * c_prev, rtol, atol).all() or _close(h, c, rtol, atol).all():
             hint = "forward seems to return (c_t, h_t): the handout returns h_t, c_t"
         checks.append(Check.failed(name, 2, expected=fmt(want.astype(np.float32)), observed=fmt(h), hint=hint))
@@ -382,7 +434,14 @@ def _affine_checks(out: dict, cs: list[np.ndarray], tol: dict) -> list[Check]:
     name = "c_t = f * c_prev + (a term without c_prev), 0 < f < 1"
     affine = _close(slope1, slope2, 0, gate_atol).all()
     inside = bool(np.all((slope1 > 0) & (slope1 < 1)))
-    if affine and inside:
+    # the batch rows have different x and h_prev: a real forget gate differs between them
+    moves = bool(np.nanmax(slope1.max(axis=0) - slope1.min(axis=0)) > GATE_SPREAD) if affine and inside else True
+    if affine and inside and not moves:
+        checks.append(Check.failed(
+            name, 4, expected="f_t = sigmoid(W_f h_prev + U_f x + b_f): different for different x and h_prev",
+            observed=f"slope f is the same ({float(np.nanmean(slope1)):.3f}) for every x and h_prev in the batch",
+            hint="the forget gate must be computed from x and h_prev with the cell's weights"))
+    elif affine and inside:
         checks.append(Check.ok(name, 4, expected="the same slope f in (0, 1) at three values of c_prev",
                                observed=f"slope f in [{slope1.min():.3f}, {slope1.max():.3f}]"))
     elif not affine:
@@ -405,6 +464,12 @@ def _affine_checks(out: dict, cs: list[np.ndarray], tol: dict) -> list[Check]:
     spread = np.nanmax(np.abs(r - r[0]))
     if np.all(np.isnan(r)):
         checks.append(Check.failed(name, 4, expected="h_t = o_t * tanh(c_t)", observed="tanh(c_t) is always ~0"))
+    elif spread <= gate_atol and np.nanmin(r) > 0 and np.nanmax(r) < 1 and \
+            not np.nanmax(np.nanmax(r[0], axis=0) - np.nanmin(r[0], axis=0)) > GATE_SPREAD:
+        checks.append(Check.failed(
+            name, 4, expected="o_t = sigmoid(W_o h_prev + U_o x + b_o): different for different x and h_prev",
+            observed=f"h_t / tanh(c_t) is the same ({float(np.nanmean(r)):.3f}) for every x and h_prev in the batch",
+            hint="the output gate must be computed from x and h_prev with the cell's weights"))
     elif spread <= gate_atol and np.nanmin(r) > 0 and np.nanmax(r) < 1:
         checks.append(Check.ok(name, 4, expected="a ratio in (0, 1), the same at three values of c_prev",
                                observed=f"ratio in [{np.nanmin(r):.3f}, {np.nanmax(r):.3f}]"))
@@ -421,13 +486,23 @@ def _affine_checks(out: dict, cs: list[np.ndarray], tol: dict) -> list[Check]:
     return checks
 
 
-def _gradient_check(report: list) -> Check:
+def _gradient_check(report: list, params: list) -> Check:
+    """report: [name, gradient array or None] per parameter, as the child found them after one
+    backward pass; every verdict (present, finite, non-zero) is drawn here."""
     name = "gradients reach every parameter"
-    if not report:
+    if not params:
         return Check.failed(name, 2, expected="at least one parameter", observed="the cell has no parameters",
                             hint="create the weights in __init__ as nn.Linear or nn.Parameter so "
                                  "model.parameters() (and the optimizer) see them")
-    dead = [n for n, has, size in report if not has or size == 0.0]
+    if not isinstance(report, list) or len(report) != len(params):
+        return Check.failed(name, 2, expected=f"{len(params)} gradients",
+                            observed=f"{len(report) if isinstance(report, list) else type(report).__name__}")
+    dead = []
+    for (pname, shape), entry in zip(params, report):
+        grad = entry[1] if isinstance(entry, list) and len(entry) == 2 else None
+        if not isinstance(grad, np.ndarray) or grad.shape != shape or not np.all(np.isfinite(grad)) \
+                or not np.any(grad != 0):
+            dead.append(pname)
     if dead:
         return Check.failed(name, 2, expected="a non-zero gradient for every parameter",
                             observed="no gradient for " + ", ".join(dead),
@@ -526,7 +601,7 @@ def _search(ctx, run, layout: Layout, candidates: list[Candidate], blocks: dict,
     sequences = {"seq": ["full", i["xs"], i["h0"], i["c0"]], "a": ["full", i["x1"], i["h1"], i["ca"]],
                  "b": ["full", i["x1"], i["h1"], i["cb"]], "sa": ["sat", i["x1"], i["h1"], i["ca"]],
                  "sb": ["sat", i["x1"], i["h1"], i["cb"]]}
-    out = run.probe("out = probes.run_candidates(globals(), I, H, sets, sequences)",
+    out = run.probe(observe("out = run_candidates(child.ns, I, H, sets, sequences)"),
                     bind={"I": i["x1"].shape[2], "H": i["h1"].shape[1],
                           "sets": {"full": stack(full_sets), "sat": stack(sat_sets)},
                           "sequences": sequences}, want=["out"], timeout=120)["out"]
@@ -565,7 +640,9 @@ def _staged_candidates(ctx, run, layout: Layout, blocks: dict, inputs: dict, tol
 def _layout_checks(ctx, run, info: dict, tol: dict) -> tuple[list[Check], dict]:
     """Reference weights in the student's layout: four gate checks (2 each) and the sequence (4)."""
     I, H = info["I"], info["H"]
-    found = recognise(info["params"], I, H)
+    found = recognise(info["params"], I, H) if I != H else (
+        f"the cell runs only with input_size == hidden_size (tried other sizes first: "
+        f"{(info.get('errors') or ['?'])[0]}), so its input and hidden weights cannot be told apart")
     names = [f"{GATE_NAME[g]} ({GATE_EQ[g]})" for g in ("f", "i", "g", "o")]
     seq_name = f"reference weights in your layout: h_t and c_t equal over {SEQ_T} time steps"
     if isinstance(found, str):
@@ -742,6 +819,25 @@ def _names_check(ctx, layout: dict) -> Check:
                         hint="c_t = f_t * c_prev + i_t * c_tilde")
 
 
+def _probe_sizes(ctx) -> str:
+    """Probe code listing the sizes to build the cell at: the pack's (distinct, so every
+    weight shape tells its role), the student's own, 28/32, and last equal sizes (a cell that
+    only runs when input_size == hidden_size is still checked by the layout-free checks)."""
+    return ("g = child.ns\n"
+            "own = [g.get('input_size'), g.get('hidden_size')]\n"
+            "extra = [own, [28, 32]]\n"
+            "extra = [s for s in extra if type(s[0]) is int and type(s[1]) is int\n"
+            "         and 0 < s[0] <= 1024 and 0 < s[1] <= 1024 and s[0] != s[1]]\n"
+            "equal = [[v, v] for v in own[::-1] + [8] if type(v) is int and 0 < v <= 1024]\n"
+            "info = new_cell(g, sizes + extra + equal)")
+
+
+def _draw(rng: np.random.Generator, params: list, scale: float) -> list[np.ndarray]:
+    """The grader's values for the cell's parameters (registration order)."""
+    return [(rng.normal(0, scale, tuple(shape)) if scale else np.zeros(tuple(shape))).astype(np.float32)
+            for _, shape in params]
+
+
 @item("lstm-cell")
 def lstm_cell(ctx):
     run = _run(ctx)
@@ -750,11 +846,7 @@ def lstm_cell(ctx):
     sizes = [list(s) for s in ctx.spec.options.get("probe_sizes", [[6, 4]])]
     layout: dict = {}
     try:
-        info = run.probe("g = globals()\n"
-                         "extra = [[g.get('input_size'), g.get('hidden_size')], [28, 32]]\n"
-                         "extra = [s for s in extra if all(isinstance(v, int) and 0 < v <= 1024 for v in s)\n"
-                         "         and s[0] != s[1]]\n"
-                         "info = probes.new_cell(g, sizes + extra)", bind={"sizes": sizes}, want=["info"])["info"]
+        info = run.probe(observe(_probe_sizes(ctx)), bind={"sizes": sizes}, want=["info"])["info"]
     except StudentRaised as exc:
         why = (_raised(exc) + ". The handout's interface: ManualLSTMCell(input_size, hidden_size), "
                "forward(x, h_prev, c_prev) -> (h_t, c_t) with x (B, input_size) and states (B, hidden_size)")
@@ -765,7 +857,8 @@ def lstm_cell(ctx):
             yield Check.failed(title, pts, observed="not checked: ManualLSTMCell could not be built and run",
                                hint=why)
         return
-    I, H = info["I"], info["H"]
+    I, H = int(info["I"]), int(info["H"])
+    params = [(str(n), tuple(int(d) for d in shape)) for n, shape in info["params"]]
     if info.get("errors"):
         ctx.note(f"ManualLSTMCell was probed at input_size={I}, hidden_size={H}: {info['errors'][0]}")
     rng = ctx.rng
@@ -773,9 +866,9 @@ def lstm_cell(ctx):
     h = rng.normal(0, 0.5, (STEP_B, H)).astype(np.float32)
     c = rng.normal(0, 1, (STEP_B, H)).astype(np.float32)
 
-    def outputs(calls, scale, seed=1):
-        return run.probe("out = probes.cell_outputs(globals(), I, H, seed, calls, scale)",
-                         bind={"I": I, "H": H, "seed": seed, "calls": calls, "scale": scale}, want=["out"])["out"]
+    def outputs(calls, values):
+        return run.probe(observe("out = cell_outputs(child.ns, I, H, values, calls)"),
+                         bind={"I": I, "H": H, "values": values, "calls": calls}, want=["out"])["out"]
 
     try:
         yield _shape_check(outputs([[x, h, c]], None), STEP_B, H)
@@ -783,7 +876,7 @@ def lstm_cell(ctx):
         yield Check.failed("forward returns (h_t, c_t), each of shape (B, H)", 2, observed=_raised(exc))
     zero_names = ("all parameters zero: c_t = 0.5 * c_prev", "all parameters zero: h_t = 0.5 * tanh(c_t)")
     try:
-        out = outputs([[x, h, c]], 0.0)
+        out = outputs([[x, h, c]], _draw(rng, params, 0.0))
         yield from _zero_checks(out, c, tol) if _shapes_ok(out, STEP_B, H) else \
             [Check.failed(n, 2, observed=_shape_words(out)) for n in zero_names]
     except StudentRaised as exc:
@@ -794,7 +887,7 @@ def lstm_cell(ctx):
     affine_names = ("c_t = f * c_prev + (a term without c_prev), 0 < f < 1",
                     "h_t / tanh(c_t) is in (0, 1) and does not depend on c_prev")
     try:
-        out = outputs([[x, h, c], [x, h, c2], [x, h, c3]], 0.5, seed=2)
+        out = outputs([[x, h, c], [x, h, c2], [x, h, c3]], _draw(rng, params, 0.5))
         yield from _affine_checks(out, [c, c2, c3], tol) if _shapes_ok(out, STEP_B, H) else \
             [Check.failed(n, 4, observed=_shape_words(out)) for n in affine_names]
     except StudentRaised as exc:
@@ -802,11 +895,11 @@ def lstm_cell(ctx):
         yield Check.failed(affine_names[1], 4, observed="not checked")
     try:
         xs = rng.normal(0, 1, (3, STEP_B, I)).astype(np.float32)
-        report = run.probe("rep = probes.gradient_report(globals(), I, H, 3, xs, h, c, rh, rc)",
-                           bind={"I": I, "H": H, "xs": xs, "h": h, "c": c,
+        report = run.probe(observe("rep = gradients(child.ns, I, H, values, xs, h, c, rh, rc)"),
+                           bind={"I": I, "H": H, "values": _draw(rng, params, 0.5), "xs": xs, "h": h, "c": c,
                                  "rh": rng.normal(0, 1, h.shape).astype(np.float32),
                                  "rc": rng.normal(0, 1, c.shape).astype(np.float32)}, want=["rep"])["rep"]
-        yield _gradient_check(report)
+        yield _gradient_check(report, params)
     except StudentRaised as exc:
         yield Check.failed("gradients reach every parameter", 2, observed=_raised(exc))
     try:
@@ -845,11 +938,12 @@ def _evaluation(ctx) -> dict:
     try:
         budget = run.probe("report = probes.budget_report()", want=["report"]).get("report") or {}
         started = time.perf_counter()
-        got = run.probe("g = globals()\n"
-                        "raw = g.get('batch_size')\n"
-                        "raw = raw if isinstance(raw, int) and raw > 0 else None\n"
-                        "bs = min(max(raw, 32), 2000) if raw else 500\n"
-                        "res = probes.predict_test(g, images, bs)",
+        got = run.probe(observe("g = child.ns\n"
+                                "raw = g.get('batch_size')\n"
+                                "raw = raw if type(raw) is int and raw > 0 else None\n"
+                                "bs = min(max(raw, 32), 2000) if raw else 500\n"
+                                "seen = probes.SEEN.get('model') if type(getattr(probes, 'SEEN', None)) is dict else None\n"
+                                "res = predict_test(g, images, bs, seen)"),
                         bind={"images": images}, want=["res", "raw"], timeout=300)
     except StudentRaised as exc:
         result["error"] = "evaluating your model on the test images raised " + _raised(exc)
@@ -859,7 +953,6 @@ def _evaluation(ctx) -> dict:
     res = got["res"]
     # the grader's evaluation, as the parent and the child saw it (bench/ reports these)
     result["seconds"] = time.perf_counter() - started
-    result["child_seconds"], result["child_cpu_seconds"] = res.get("seconds"), res.get("cpu_seconds")
     preds = np.asarray(res["preds"])
     if preds.shape != labels.shape:
         result["error"] = f"the model gave {preds.shape} predictions for {labels.shape[0]} images"
