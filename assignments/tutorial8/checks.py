@@ -190,8 +190,12 @@ def _recurrence_item(ctx, fn_name: str, seed_w: np.ndarray, w_shape: tuple[int, 
         problem = _problem(name, got[name], ref, tol)
         if problem is None and name == "ys" and not _follows_from_hs(got["hs"], got["ys"], case):
             # the tutorial prints these ys: numbers typed in (or made up) do not come out of hs
-            problem = ("ys equal the tutorial's printed numbers but do not follow from the returned hs "
-                       "through y(t) = sigmoid(V^T h(t) + c)")
+            checks.append(Check.failed(
+                title, points, expected=expected,
+                observed="ys equal the tutorial's numbers but do not follow from the returned hs through "
+                         "y(t) = sigmoid(V^T h(t) + c)\n" + fmt(got[name]),
+                hint="return the hidden states your loop computed and the outputs computed from them"))
+            continue
         if problem is None:
             checks.append(Check.ok(title, points, expected=expected, observed=fmt(got[name])))
             continue

@@ -3,7 +3,18 @@
 Shipped into the sandbox as text and run next to the student's code. No expected
 values, no reference code: only conversions of what the student's functions return
 into plain values (numpy arrays, numbers, strings) and a few structural facts."""
+import builtins as _builtins
+
 import numpy as np
+
+# Taken when this module loads, before any student code runs: a submission that replaces
+# builtins.any/all/abs/round/... later does not change what these helpers compute.
+(abs, all, any, round, float, int, str, len, isinstance, getattr, type, list, tuple, dict, sum,
+ enumerate, zip, range, sorted) = (
+    _builtins.abs, _builtins.all, _builtins.any, _builtins.round, _builtins.float, _builtins.int,
+    _builtins.str, _builtins.len, _builtins.isinstance, _builtins.getattr, _builtins.type,
+    _builtins.list, _builtins.tuple, _builtins.dict, _builtins.sum, _builtins.enumerate,
+    _builtins.zip, _builtins.range, _builtins.sorted)
 
 try:
     import torch
