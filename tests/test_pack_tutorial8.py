@@ -228,3 +228,20 @@ def test_results_json_lists_the_fixed_item_ids(results, tmp_path):
     assert [t["extra_data"]["item"] for t in data["tests"]] == [
         "elman", "jordan", "sequence-data", "sequence-rnn", "lstm-mapping", "char-vocab", "gru-sentiment"]
     assert data["score"] == 100
+
+
+@pytest.mark.parametrize("level", ["rlimits+nobody", "rlimits"])
+def test_probe_patching_earns_nothing_under_the_fallback_levels(tmp_path, level):
+    """The default level is covered by the batch above; the fallback levels run in their own
+    process (the level is chosen once per process)."""
+    import os
+    import subprocess
+
+    case = ROOT / "submissions" / PACK / "hostile-patches-probes"
+    env = dict(os.environ, RNNGRADE_SANDBOX=level, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "grader", "grade", PACK, str(case), "--out", str(tmp_path),
+                           "--jobs", "1", "--seed", "1234"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads((tmp_path / "hostile-patches-probes" / "results.json").read_text())
+    assert data["score"] == 0 and [t["score"] for t in data["tests"]] == [0] * 7
