@@ -6,7 +6,8 @@ Which cases train (the slow part: ~5-15 s of CPU per model on an idle machine):
   one model:        no-batch-first (Q2), no-zero-grad (Q3), dropout-ignores-rate and
                     bug-gru-declared-unused (Q4)
   none:             handout, elman-transposed, jordan-feeds-h, wrong-lag, no-lower, bug-*
-                    (other than the GRU one), hostile-patches-probes
+                    (other than the GRU one), hostile-patches-probes, hostile-models-read-frames
+                    (its "training" returns at once)
 The graded batch takes about 3 minutes of wall time with --jobs 2 on an idle 2-core machine
 (`python bench/bench_tutorial8.py --jobs 2`)."""
 from __future__ import annotations
@@ -203,6 +204,12 @@ def test_hostile_submissions(results):
     forged = results["hostile-patches-probes"]
     assert forged.auto_score == 0 and all(i.points == 0 for i in forged.items)
     assert forged.error is None
+    readers = results["hostile-models-read-frames"]
+    mse = _check(results, "hostile-models-read-frames", "sequence-rnn", "MSE below")
+    assert not mse.passed and "0.000 on the training sequences" in mse.observed and "new ones" in mse.hint
+    assert not _check(results, "hostile-models-read-frames", "lstm-mapping", "training MSE").passed
+    assert not _check(results, "hostile-models-read-frames", "gru-sentiment", "training accuracy").passed
+    assert readers.auto_score == 60  # Q1, data, vocabulary (50) + the structural points any stub earns
     liar = results["hostile-replaces-builtins"]
     assert liar.auto_score == 100 and all(i.points == i.max_points for i in liar.items)
 
