@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from builtins import any  # bound now: a submission that replaces builtins.any later cannot reach it
 
 _BLOCKED = {
     "socket.__new__": "opening a network socket",

@@ -3,8 +3,11 @@ plus the answer texts that manual items show to the TA."""
 from __future__ import annotations
 
 import ast
+import codecs
 import fnmatch
+import io
 import re
+import tokenize
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -112,11 +115,28 @@ def load_file(path: Path, unit: str) -> SourceUnit:
     data = path.read_bytes()
     if len(data) > MAX_SOURCE_BYTES:
         raise LoadError(f"{path.name} is {len(data)} bytes; a Python source over 2 MB is not graded")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise LoadError(f"{path.name} is not UTF-8 text") from None
+    text = decode_source(data, path.name)
     return SourceUnit(unit, path, path.name, text.replace("\r\n", "\n"))
+
+
+def decode_source(data: bytes, name: str) -> str:
+    """Python source bytes -> text, as Python itself reads them (PEP 263): a UTF-8 BOM, or a
+    `# -*- coding: latin-1 -*-` line among the first two, or else UTF-8. The declaration line
+    stays in the text: `compile()` of a str ignores it."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        if "missing encoding declaration" not in str(exc):  # an unknown name, a BOM against the cookie
+            raise LoadError(f"{name}: {exc}") from None
+        encoding = "utf-8"  # undeclared and not UTF-8: the decode below says so
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        declared = "UTF-8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
+        raise LoadError(f"{name} is not {declared} text (byte {exc.start}: {data[exc.start:exc.start + 1]!r}); "
+                        "save it as UTF-8, or declare its encoding on the first line "
+                        "(# -*- coding: latin-1 -*-)") from None
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def match_units(spec: PackSpec, files: list[Path]) -> dict[str, Path]:

@@ -43,3 +43,28 @@ def test_invalid_notebook_is_a_clear_error(tmp_path):
 def test_answer_extraction_formats(text):
     answer = extract_answer([text], "5")
     assert "answer five" in answer and "six" not in answer
+
+
+def test_pep263_latin1_source_is_decoded_as_declared(tmp_path):
+    # what Python itself runs: a latin-1 file with a coding line and non-ASCII text
+    source = "# -*- coding: latin-1 -*-\n# résumé: Elman (é, ü)\nlabel = 'café'\n"
+    path = tmp_path / "sub.py"
+    path.write_bytes(source.encode("latin-1"))
+    unit = load_file(path, "main")
+    assert "café" in unit.source and "résumé" in unit.source
+    namespace: dict = {}
+    exec(compile(unit.source, unit.filename, "exec"), namespace)  # the cookie in a str is ignored
+    assert namespace["label"] == "café"
+
+
+def test_utf8_with_bom_and_undeclared_bytes(tmp_path):
+    path = tmp_path / "bom.py"
+    path.write_bytes("\ufeffx = 'ü'\n".encode("utf-8"))
+    assert load_file(path, "main").source == "x = 'ü'\n"
+    path = tmp_path / "bad.py"
+    path.write_bytes("x = 'café'\n".encode("latin-1"))  # no declaration: Python refuses it too
+    with pytest.raises(LoadError, match="not UTF-8 text.*coding: latin-1"):
+        load_file(path, "main")
+    path.write_bytes(b"# -*- coding: klingon -*-\nx = 1\n")
+    with pytest.raises(LoadError, match="klingon"):
+        load_file(path, "main")

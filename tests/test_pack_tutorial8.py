@@ -1,11 +1,20 @@
 """tutorial8: the trusted-side diagnostics in process (fast), then every golden submission
-graded end to end (each gets exactly the score in its expected.json). The graded batch
-trains the reference twice (.py and .ipynb) and one model in each training-mistake case:
-about 1.5 minutes of CPU."""
+graded end to end (each gets exactly the score in its expected.json).
+
+Which cases train (the slow part: ~5-15 s of CPU per model on an idle machine):
+  all three models: reference, reference-notebook, the 8 style-* cases, hostile-replaces-builtins
+  one model:        no-batch-first (Q2), no-zero-grad (Q3), dropout-ignores-rate and
+                    bug-gru-declared-unused (Q4)
+  none:             handout, elman-transposed, jordan-feeds-h, wrong-lag, no-lower, bug-*
+                    (other than the GRU one), hostile-patches-probes, hostile-models-read-frames
+                    (its "training" returns at once)
+The graded batch takes about 3 minutes of wall time with --jobs 2 on an idle 2-core machine
+(`python bench/bench_tutorial8.py --jobs 2`)."""
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 
 import numpy as np
@@ -75,6 +84,43 @@ def test_wrong_lags_are_named():
     assert "column" in checks._check_equation(x, swapped, "y1", 0, tol)[1]
 
 
+def test_probabilities_are_recognised_and_not_softmaxed_again():
+    probs = np.array([[0.9, 0.1], [0.25, 0.75]])
+    assert checks._are_probabilities(probs)
+    assert not checks._are_probabilities(np.array([[2.0, -1.0], [0.3, 0.1]]))      # logits
+    assert not checks._are_probabilities(np.log(probs))                             # log-probabilities
+    check = checks._probs_check("p", probs, ["a", "b"])
+    assert "negative 0.9000, positive 0.1000" in check.observed and "as they are" in check.observed
+    check = checks._probs_check("p", np.log(probs), ["a", "b"])
+    assert "negative 0.9000, positive 0.1000" in check.observed and "softmax" in check.observed
+
+
+def test_gru_use_is_judged_by_effect():
+    logits = np.zeros((11, 2))
+    used = {"logits0": logits, "gru_grads": [np.ones((30, 22)), np.zeros(30)], "logits_moved": logits + 0.1}
+    assert checks._gru_used(used)[0]
+    no_grad = dict(used, gru_grads=[np.zeros((30, 22))])
+    assert not checks._gru_used(no_grad)[0]
+    unmoved = dict(used, logits_moved=logits.copy())
+    assert not checks._gru_used(unmoved)[0]
+    assert not checks._gru_used({"effect_error": "TypeError: boom"})[0]
+
+
+def test_ys_must_follow_from_the_returned_hs():
+    case = checks._seed_case(checks.SEED_W_ELMAN)
+    hs, ys = reference.elman_rnn(**case)
+    assert checks._follows_from_hs(hs, ys, case)
+    assert checks._follows_from_hs(hs.T.copy(), ys.ravel(), case)         # (H, T) and flat ys
+    assert not checks._follows_from_hs(np.full_like(hs, 0.5), ys, case)   # typed-in ys
+
+
+def test_leftover_ratio_is_computed_here_from_raw_gradients():
+    out = {"grads_left": [np.full(4, 30.0)], "grads_fresh": [np.ones(4)], "zeroed": 0}
+    assert checks._leftover_ratio(out) == pytest.approx(30.0) and checks._piled_up(out)
+    assert not checks._piled_up(dict(out, zeroed=1))
+    assert checks._leftover_ratio({"grads_left": "forged", "grads_fresh": [np.ones(4)]}) is None
+
+
 def test_edge_strings_cover_the_edge_cases():
     strings = checks._edge_strings(np.random.default_rng(5))
     assert max(len(s) for s in strings) > 40 and 40 in [len(s) for s in strings] and "" in strings
@@ -120,6 +166,52 @@ def test_teaching_messages_name_the_mistake(results):
     assert "zero_grad" in hints("no-zero-grad", "lstm-mapping")
     assert "lower-case" in hints("no-lower", "char-vocab")
     assert "drop_rate" in hints("dropout-ignores-rate", "gru-sentiment")
+    assert "max_length" in hints("bug-preprocess-fixed-40", "char-vocab")
+    assert "W^T h(t-1)" in hints("bug-elman-rowvector-wT", "elman")
+    assert "after the sigmoid" in hints("bug-jordan-feeds-logit", "jordan")
+    assert "hidden states your loop computed" in hints("bug-hardcoded-tutorial-ys", "elman")
+    assert "self.gru" in hints("bug-gru-declared-unused", "gru-sentiment")
+
+
+def _check(results, case, item_id, words):
+    item = next(i for i in results[case].items if i.id == item_id)
+    return next(c for c in item.checks if words in c.name)
+
+
+def test_gru_called_through_forward_method_is_used(results):
+    check = _check(results, "style-torch-cells-gru-forward", "gru-sentiment", "nn.GRU")
+    assert check.passed and "receive gradient" in check.observed
+    check = _check(results, "bug-gru-declared-unused", "gru-sentiment", "nn.GRU")
+    assert not check.passed and "does not take part" in check.observed
+
+
+def test_probabilities_from_forward_are_shown_once(results):
+    check = _check(results, "style-einsum-probabilities", "gru-sentiment", "test probabilities")
+    assert "already returns probabilities" in check.observed
+    shown = [float(v) for v in re.findall(r"(?:negative|positive) (\d\.\d+)", check.observed)]
+    # softmax of probabilities squeezes them into [0.27, 0.73]: a trained model is surer than that
+    assert len(shown) == 4 and max(shown) > 0.75
+
+
+def test_latin1_source_with_coding_line_is_graded(results):
+    raw = (ROOT / "submissions" / PACK / "style-latin1-helpers" / "tutorial8.py").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")  # the case really is Latin-1
+    assert results["style-latin1-helpers"].auto_score == 100
+
+
+def test_hostile_submissions(results):
+    forged = results["hostile-patches-probes"]
+    assert forged.auto_score == 0 and all(i.points == 0 for i in forged.items)
+    assert forged.error is None
+    readers = results["hostile-models-read-frames"]
+    mse = _check(results, "hostile-models-read-frames", "sequence-rnn", "MSE below")
+    assert not mse.passed and "0.000 on the training sequences" in mse.observed and "new ones" in mse.hint
+    assert not _check(results, "hostile-models-read-frames", "lstm-mapping", "training MSE").passed
+    assert not _check(results, "hostile-models-read-frames", "gru-sentiment", "training accuracy").passed
+    assert readers.auto_score == 60  # Q1, data, vocabulary (50) + the structural points any stub earns
+    liar = results["hostile-replaces-builtins"]
+    assert liar.auto_score == 100 and all(i.points == i.max_points for i in liar.items)
 
 
 def test_training_is_reported_with_figures_and_test_predictions(results):
@@ -143,3 +235,20 @@ def test_results_json_lists_the_fixed_item_ids(results, tmp_path):
     assert [t["extra_data"]["item"] for t in data["tests"]] == [
         "elman", "jordan", "sequence-data", "sequence-rnn", "lstm-mapping", "char-vocab", "gru-sentiment"]
     assert data["score"] == 100
+
+
+@pytest.mark.parametrize("level", ["rlimits+nobody", "rlimits"])
+def test_probe_patching_earns_nothing_under_the_fallback_levels(tmp_path, level):
+    """The default level is covered by the batch above; the fallback levels run in their own
+    process (the level is chosen once per process)."""
+    import os
+    import subprocess
+
+    case = ROOT / "submissions" / PACK / "hostile-patches-probes"
+    env = dict(os.environ, RNNGRADE_SANDBOX=level, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "grader", "grade", PACK, str(case), "--out", str(tmp_path),
+                           "--jobs", "1", "--seed", "1234"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads((tmp_path / "hostile-patches-probes" / "results.json").read_text())
+    assert data["score"] == 0 and [t["score"] for t in data["tests"]] == [0] * 7

@@ -150,6 +150,24 @@ def _diagnose(obs: np.ndarray, case: dict, mistakes: dict, ref_ys: np.ndarray, r
     return None
 
 
+def _follows_from_hs(hs: Any, ys: Any, case: dict) -> bool:
+    """Grader arithmetic on the student's own raw values: ys = sigmoid(V^T h(t) + c) for the
+    returned hs (the last T rows, any layout of the same numbers, h or tanh'd pre-activation)."""
+    T, H = len(case["xs"]), case["V"].shape[0]
+    if not (isinstance(hs, np.ndarray) and isinstance(ys, np.ndarray)) or hs.size < T * H or ys.size != T:
+        return False
+    hs = hs.astype(np.float64)
+    if hs.shape == (H, T) and T != H:
+        hs = hs.T
+    try:
+        hs = hs.reshape(-1, H)[-T:]
+    except ValueError:
+        return False
+    ys = ys.astype(np.float64).reshape(T, 1)
+    return any(np.allclose(_sigmoid(h @ case["V"] + case["c"]), ys, rtol=1e-3, atol=1e-4)
+               for h in (hs, np.tanh(hs)))
+
+
 def _problem(name: str, observed: Any, expected: np.ndarray, tol: dict) -> str | None:
     problem, _ = array_problem(name, observed, expected, rtol=tol.get("rtol", 1e-4),
                                atol=tol.get("atol", 1e-5), check_dtype=False)
@@ -170,6 +188,14 @@ def _recurrence_item(ctx, fn_name: str, seed_w: np.ndarray, w_shape: tuple[int, 
         title = f"{fn_name} on the tutorial's numbers: {name}"
         expected = exp_text if name == "ys" else fmt(ref)
         problem = _problem(name, got[name], ref, tol)
+        if problem is None and name == "ys" and not _follows_from_hs(got["hs"], got["ys"], case):
+            # the tutorial prints these ys: numbers typed in (or made up) do not come out of hs
+            checks.append(Check.failed(
+                title, points, expected=expected,
+                observed="ys equal the tutorial's numbers but do not follow from the returned hs through "
+                         "y(t) = sigmoid(V^T h(t) + c)\n" + fmt(got[name]),
+                hint="return the hidden states your loop computed and the outputs computed from them"))
+            continue
         if problem is None:
             checks.append(Check.ok(title, points, expected=expected, observed=fmt(got[name])))
             continue
@@ -424,9 +450,27 @@ _PILED_UP_HINT = ("no zero_grad() call was seen during training, and the gradien
                   "sum of all past gradients; call optimizer.zero_grad() before every loss.backward()")
 
 
+def _grad_norm(grads: Any) -> float | None:
+    if not isinstance(grads, list) or not grads or not all(isinstance(g, np.ndarray) for g in grads):
+        return None
+    try:
+        return float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
+    except (TypeError, ValueError):
+        return None
+
+
+def _leftover_ratio(out: dict) -> float | None:
+    """|.grad left by the student's training| / |gradient of one fresh MSE step|, from the raw
+    gradients the child sent (computed here, not there)."""
+    left, fresh = _grad_norm(out.get("grads_left")), _grad_norm(out.get("grads_fresh"))
+    if left is None or fresh is None or left == 0.0 or fresh == 0.0:
+        return None
+    return left / fresh
+
+
 def _piled_up(out: dict) -> bool:
-    ratio = out.get("leftover")
-    return out.get("zeroed") == 0 and isinstance(ratio, (int, float)) and np.isfinite(ratio) and ratio > 20
+    ratio = _leftover_ratio(out)
+    return out.get("zeroed") == 0 and ratio is not None and np.isfinite(ratio) and ratio > 20
 
 
 # =============================================================================================
@@ -448,11 +492,14 @@ np.random.seed(seed)
 model = SequenceRNN(3, 5, 2)
 zeroed, losses = probes.count_zero_grads(lambda: train_sequence_rnn(model, x, y, n_iters, lr))
 losses = probes.floats(losses)
+grads_left, grads_fresh = probes.grads_left_and_fresh(model, x, y)
+target = y
+del y  # the held-out targets never reach this process; the training ones leave before evaluation
 with torch.no_grad():
     pred = probes.as_array(model(x))
-leftover = probes.leftover_grad_ratio(model, x, y)
+    held_pred = probes.as_array(model(x_held))
 probes.plot_curves(f"Q2 learning curve (grader's run, seed {seed})", [("MSE", losses)], "MSE")
-probes.plot_sequences("Q2", y, pred)
+probes.plot_sequences("Q2", target, pred)
 """
 
 
@@ -466,11 +513,21 @@ def sequence_rnn(ctx):
     x, y = ctx.memo("seq-train-data", lambda: tuple(
         t.numpy() for t in ctx.reference.make_sequences(8, 100, 0.1, 10)))
 
-    def mse_of(out: dict) -> float | None:
-        pred = out.get("pred")
-        if not isinstance(pred, np.ndarray) or pred.shape != y.shape or not np.all(np.isfinite(pred)):
+    # held-out sequences drawn here; their (noise-free) targets stay in this process, so the
+    # error on them can only be low if the trained model computes the lags
+    x_held = ctx.rng.random((4, 60, 3)).astype(np.float32)
+    y_held = np.zeros((4, 60, 2))
+    y_held[:, 1:, 0] = _equation(x_held.astype(np.float64), "y1", *LAGS["y1"])
+    y_held[:, 3:, 1] = _equation(x_held.astype(np.float64), "y2", *LAGS["y2"])
+
+    def mse_on(pred: Any, target: np.ndarray) -> float | None:
+        if not isinstance(pred, np.ndarray) or pred.shape != target.shape or not np.all(np.isfinite(pred)):
             return None
-        return float(np.mean((pred.astype(np.float64) - y) ** 2))
+        return float(np.mean((pred.astype(np.float64) - target) ** 2))
+
+    def mse_of(out: dict) -> float | None:
+        train, held = mse_on(out.get("pred"), y), mse_on(out.get("held_pred"), y_held)
+        return None if train is None or held is None else max(train, held)
 
     def passes(out: dict) -> bool:
         mse = mse_of(out)
@@ -478,21 +535,31 @@ def sequence_rnn(ctx):
 
     # a model that mixes the sequences of a batch cannot learn them: one run is enough to show it
     attempts, stopped = _train_until_pass(
-        ctx, SEQ_TRAIN_CODE, {"x": ctx.tensor(x), "y": ctx.tensor(y), "n_iters": n_iters, "lr": lr},
-        ["losses", "pred", "leftover", "zeroed"], seeds if independent else seeds[:1], float(tol["time_cap"]), passes)
+        ctx, SEQ_TRAIN_CODE, {"x": ctx.tensor(x), "y": ctx.tensor(y), "x_held": ctx.tensor(x_held),
+                              "n_iters": n_iters, "lr": lr},
+        ["losses", "pred", "held_pred", "grads_left", "grads_fresh", "zeroed"],
+        seeds if independent else seeds[:1], float(tol["time_cap"]), passes)
     ctx.note(f"sequence-rnn: trained {n_iters} iterations (tutorial: 10,000) at lr {lr} on 8 sequences "
              f"of 100 steps, up to {len(seeds)} seeds")
     name_losses = f"train_sequence_rnn returns the {n_iters} losses"
-    name_mse = f"final training MSE below {max_mse:g} after {n_iters} Adam iterations (lr {lr:g})"
+    name_mse = (f"MSE below {max_mse:g} after {n_iters} Adam iterations (lr {lr:g}), on the training "
+                "sequences and on 4 new ones")
     if not attempts:
         yield Check.failed(name_losses, 2, expected=f"{n_iters} losses", observed=stopped)
         yield Check.failed(name_mse, 8, expected=f"MSE < {max_mse:g}", observed=stopped)
         return
     last = attempts[-1]
     yield _losses_check(name_losses, last.get("losses"), n_iters, 2)
-    runs = "; ".join(f"seed {a['seed']}: " + (f"MSE {m:.3f}" if (m := mse_of(a)) is not None
-                                              else f"predictions {fmt(a.get('pred'), 80)}") for a in attempts)
-    expected = f"MSE < {max_mse:g} (the reference reaches about 0.8-2.7; a model without memory about 15)"
+    def describe(a: dict) -> str:
+        train, held = mse_on(a.get("pred"), y), mse_on(a.get("held_pred"), y_held)
+        if train is None or held is None:
+            bad = a.get("pred") if train is None else a.get("held_pred")
+            return f"seed {a['seed']}: predictions {fmt(bad, 80)}"
+        return f"seed {a['seed']}: MSE {train:.3f} on the training sequences, {held:.3f} on new ones"
+
+    runs = "; ".join(describe(a) for a in attempts)
+    expected = (f"MSE < {max_mse:g} on both (the reference reaches about 0.8-2.7 on both; a model "
+                "without memory about 15)")
     if passes(last):
         yield Check.ok(name_mse, 8, expected=expected, observed=runs)
         return
@@ -502,9 +569,13 @@ def sequence_rnn(ctx):
         hint = ("the model mixes the sequences of the batch, so it cannot learn their lags: "
                 "nn.RNN(..., batch_first=True) for inputs shaped (B, T, 3)")
     elif mse is None:
-        hint = _no_mse_hint(last.get("pred"), "(B, T, 2) for x (B, T, 3)")
+        hint = _no_mse_hint(last.get("pred") if mse_on(last.get("pred"), y) is None else last.get("held_pred"),
+                            "(B, T, 2) for x (B, T, 3)")
     elif _piled_up(last):
-        hint = _PILED_UP_HINT.format(ratio=last.get("leftover"))
+        hint = _PILED_UP_HINT.format(ratio=_leftover_ratio(last))
+    elif (train := mse_on(last.get("pred"), y)) is not None and train < max_mse:
+        hint = ("the predictions fit the training sequences but not new ones: the model must compute y from "
+                "the inputs (the lags of x), not reproduce the training targets")
     elif mse > 12:
         hint = ("the error stays near what a model without memory reaches: y2(t) needs x(t-1) and x(t-3); "
                 "check that the recurrent layer runs over time (batch_first=True) and that every step's "
@@ -541,7 +612,13 @@ def _sequence_structure(ctx) -> tuple[list[Check], bool]:
         return checks, True
     others = [k for k in (0, 2, 3) if not np.allclose(a[k], b[k], rtol=1e-5, atol=1e-6)]
     past = not np.allclose(a[1, :6], b[1, :6], rtol=1e-5, atol=1e-6)
+    moved = not np.allclose(a[1, 6:], b[1, 6:], rtol=1e-5, atol=1e-6)
     expected = "changing sequence 2 from step 7 on changes only sequence 2, from step 7 on"
+    if not moved and not others and not past:
+        checks.append(Check.failed(name_indep, 3, expected=expected,
+                                   observed="changing the inputs of sequence 2 changed no output at all",
+                                   hint="the outputs must be computed from the inputs x"))
+        return checks, True
     if not others and not past:
         checks.append(Check.ok(name_indep, 3, expected=expected, observed="as expected"))
         return checks, True
@@ -580,9 +657,10 @@ losses = probes.floats(losses)
 with torch.no_grad():
     train_pred = probes.as_array(model(xtr))
     test_pred = probes.as_array(model(xt))
-leftover = probes.leftover_grad_ratio(model, xtr, ytr)
+# the targets exist in this process only from here on, after the predictions were taken
+grads_left, grads_fresh = probes.grads_left_and_fresh(model, xtr, torch.tensor(YTR, dtype=torch.float32))
 probes.plot_curves(f"Q3 learning curve (grader's run, lr {lr}, seed {seed})", [("MSE", losses)], "MSE")
-"""
+""".replace("YTR", repr(MAPPING_Y))
 
 
 def _as_b4(pred: Any, batch: int) -> np.ndarray | None:
@@ -624,9 +702,9 @@ def lstm_mapping(ctx):
         return mse is not None and mse < max_mse
 
     attempts, stopped = _train_until_pass(
-        ctx, LSTM_TRAIN_CODE, {"xt": ctx.tensor(xt), "xtr": ctx.tensor(xtr), "ytr": ctx.tensor(ytr.astype(np.float32)),
-                               "n_iters": n_iters, "lr": lr},
-        ["losses", "train_pred", "test_pred", "leftover", "zeroed"], list(tol["seeds"]), float(tol["time_cap"]), passes)
+        ctx, LSTM_TRAIN_CODE, {"xt": ctx.tensor(xt), "xtr": ctx.tensor(xtr), "n_iters": n_iters, "lr": lr},
+        ["losses", "train_pred", "test_pred", "grads_left", "grads_fresh", "zeroed"], list(tol["seeds"]),
+        float(tol["time_cap"]), passes)
     ctx.note(f"lstm-mapping: trained {n_iters} iterations at lr {lr} (the tutorial's rate)")
     name_losses = f"train_mapping_lstm returns the {n_iters} losses"
     name_mse = f"training MSE on the three pairs below {max_mse:g} after {n_iters} iterations (lr {lr:g})"
@@ -651,7 +729,7 @@ def lstm_mapping(ctx):
         if mse is None:
             hint = _no_mse_hint(last.get("train_pred"), "(3, 4) for x of shape (3, 4, 1)")
         elif _piled_up(last):
-            hint = _PILED_UP_HINT.format(ratio=last.get("leftover"))
+            hint = _PILED_UP_HINT.format(ratio=_leftover_ratio(last))
         elif isinstance(losses, list) and losses and losses[-1] < max_mse <= mse:
             hint = ("your own loss is small but the real MSE is not: compute the loss on predictions and "
                     "targets of the same shape (3, 4)")
@@ -756,6 +834,7 @@ def _ids_check(name: str, points: float, out: dict, ref: np.ndarray, strings: li
 
 VOCAB_CODE = "size, table, got = probes.plain_vocab(vocabulary(strings))"
 IDS_CODE = "ids = probes.as_array(preprocess(strings, table))"
+IDS_LENGTH_CODE = "ids = probes.as_array(preprocess(strings, table, max_length))"
 
 
 @item("char-vocab")
@@ -775,15 +854,28 @@ def char_vocab(ctx):
         checks.append(_vocab_check(name, points, out, expected,
                                    hint="lower-case, deduplicate and sort the characters"))
     _, table = ref.vocabulary(list(ref.data) + edge + ["!."])
-    for name, points, strings in (("preprocess of the 11 sentences", 2, ref.data),
-                                  ("preprocess of long (> 40), exactly-40, short, empty and upper-case "
-                                   "strings", 3, edge)):
-        expected = ref.preprocess(list(strings), table).numpy()
+    length = int(ctx.rng.integers(12, 30))
+    for name, points, strings, max_length in (
+            ("preprocess of the 11 sentences", 2, ref.data, None),
+            ("preprocess of long (> 40), exactly-40, short, empty and upper-case strings", 2, edge, None),
+            (f"preprocess honours max_length (called with max_length={length})", 1, edge, length)):
+        if max_length is None:
+            expected = ref.preprocess(list(strings), table).numpy()
+            code, bind = IDS_CODE, {"strings": list(strings), "table": dict(table)}
+        else:
+            expected = ref.preprocess(list(strings), table, max_length).numpy()
+            code, bind = IDS_LENGTH_CODE, {"strings": list(strings), "table": dict(table), "max_length": max_length}
         try:
-            out = run.probe(IDS_CODE, bind={"strings": list(strings), "table": dict(table)}, want=["ids"])
+            out = run.probe(code, bind=bind, want=["ids"])
         except StudentRaised as exc:
             out = {"error": _error_text(exc)}
-        checks.append(_ids_check(name, points, out, expected, list(strings), table))
+        check = _ids_check(name, points, out, expected, list(strings), table)
+        if max_length is not None and not check.passed and isinstance(out.get("ids"), np.ndarray) \
+                and out["ids"].ndim == 2 and out["ids"].shape[1] == 40:
+            check = Check.failed(name, points, expected=check.expected, observed=check.observed,
+                                 hint=f"preprocess ignores its max_length argument: it returned 40 columns "
+                                      f"for max_length={length}; truncate and pad to max_length, not to 40")
+        checks.append(check)
     return checks
 
 
@@ -796,11 +888,17 @@ torch.manual_seed(0)
 model = SentimentGRU(vocab_size, 10, 0.7)
 mods = probes.modules_of(model)
 model.train()
-calls, raw = probes.count_gru_calls(model, lambda: model(x))
 with torch.no_grad():
-    a, b = probes.as_array(model(x)), probes.as_array(model(x))
+    raw = model(x)
+    a, b = probes.as_array(raw), probes.as_array(model(x))
     c, d = probes.as_array(model(x, drop_rate=0)), probes.as_array(model(x, drop_rate=0))
 got = probes.kind(raw)
+try:
+    effect = probes.gru_effect(model, x, effect_seed)
+except Exception as exc:
+    effect = (None, [], None)
+    effect_error = f"{type(exc).__name__}: {exc}"[:300]
+logits0, gru_grads, logits_moved = effect
 """
 
 GRU_TRAIN_CODE = """
@@ -812,9 +910,10 @@ result = train_sentiment(model, x, targets, n_epochs, lr)
 costs, accs, got = probes.pair(result)
 costs = probes.floats(costs) if costs is not None else None
 accs = probes.floats(accs) if accs is not None else None
+del targets  # measured on the sentences in an order drawn by the grader, which keeps the labels
 model.eval()
 with torch.no_grad():
-    train_logits = probes.as_array(model(x, drop_rate=0))
+    train_logits = probes.as_array(model(x_shuffled, drop_rate=0))
     test_logits = probes.as_array(model(x_test, drop_rate=0))
 probes.plot_curves(f"Q4 cost and accuracy (grader's run, seed {seed})",
                    [("cost", costs), ("accuracy", accs)], "cost / accuracy", "epoch")
@@ -837,14 +936,17 @@ def gru_sentiment(ctx):
     targets = np.array(ref.targets, dtype=np.int64)
     bind = {"vocab_size": vocab_size, "x": ctx.tensor(x)}
     yield from _gru_structure(ctx, bind)
+    order = ctx.rng.permutation(len(targets))
+    shuffled_targets = targets[order]
 
     n_epochs, lr, min_acc = int(tol["n_epochs"]), float(tol["lr"]), float(tol["min_accuracy"])
 
     def accuracy(out: dict) -> float | None:
         logits = out.get("train_logits")
-        if not isinstance(logits, np.ndarray) or logits.shape != (len(targets), 2):
+        if not isinstance(logits, np.ndarray) or logits.shape != (len(targets), 2) or \
+                not np.all(np.isfinite(logits)):
             return None
-        return float(np.mean(logits.argmax(1) == targets))
+        return float(np.mean(logits.argmax(1) == shuffled_targets))
 
     def passes(out: dict) -> bool:
         acc = accuracy(out)
@@ -852,7 +954,7 @@ def gru_sentiment(ctx):
 
     attempts, stopped = _train_until_pass(
         ctx, GRU_TRAIN_CODE, {**bind, "x_test": ctx.tensor(x_test), "targets": ctx.tensor(targets),
-                              "n_epochs": n_epochs, "lr": lr},
+                              "x_shuffled": ctx.tensor(x[order]), "n_epochs": n_epochs, "lr": lr},
         ["costs", "accs", "got", "train_logits", "test_logits"], list(tol["seeds"]), float(tol["time_cap"]),
         passes)
     ctx.note(f"gru-sentiment: trained {n_epochs} epochs (tutorial: 2,000) at lr {lr}; accuracy measured "
@@ -882,23 +984,53 @@ def _probs_check(name: str, logits: Any, sentences: list[str]) -> Check:
     if not (isinstance(logits, np.ndarray) and logits.shape == (2, 2) and np.all(np.isfinite(logits))):
         observed = f"shape {logits.shape}" if isinstance(logits, np.ndarray) else fmt(logits)
         return Check.failed(name, 2, expected="finite logits of shape (2, 2)", observed=observed)
-    probs = _softmax(logits.astype(np.float64))
+    values = logits.astype(np.float64)
+    if _are_probabilities(values):
+        probs, how = values, "forward already returns probabilities (shown as they are)"
+    else:
+        probs, how = _softmax(values), "softmax of the logits"
     lines = "; ".join(f"{s!r}: negative {p[0]:.4f}, positive {p[1]:.4f}" for s, p in zip(sentences, probs))
-    return Check.ok(name, 2, expected="softmax(model(x_test, drop_rate=0)) rows sum to 1", observed=lines)
+    return Check.ok(name, 2, expected="softmax(model(x_test, drop_rate=0)) rows sum to 1",
+                    observed=f"{lines} ({how})")
+
+
+def _are_probabilities(values: np.ndarray) -> bool:
+    """Rows that are already a distribution: non-negative and summing to 1 (logits almost never are)."""
+    return bool(np.all(values >= 0) and np.allclose(values.sum(axis=1), 1.0, rtol=0, atol=1e-4))
+
+
+def _gru_used(out: dict) -> tuple[bool, str]:
+    """Whether the GRU takes part in forward, judged by effect, here: its weights receive
+    gradients from a backward through the logits, and moving its weights moves the logits."""
+    if out.get("effect_error"):
+        return False, f"forward(x, drop_rate=0) in eval mode raised {out['effect_error']}"
+    logits, grads, moved = out.get("logits0"), out.get("gru_grads"), out.get("logits_moved")
+    if not isinstance(logits, np.ndarray) or not isinstance(moved, np.ndarray) or logits.shape != moved.shape:
+        return False, "forward did not return a tensor of logits"
+    grad_norm = _grad_norm(grads) if isinstance(grads, list) and grads else 0.0
+    grad_norm = 0.0 if grad_norm is None or not np.isfinite(grad_norm) else grad_norm
+    change = float(np.max(np.abs(moved.astype(np.float64) - logits.astype(np.float64)))) if logits.size else 0.0
+    if not np.isfinite(change):
+        change = 0.0
+    said = (f"its weights {'receive' if grad_norm > 0 else 'receive no'} gradient from the logits "
+            f"(norm {grad_norm:.3g}); moving them changes the logits by up to {change:.3g}")
+    return grad_norm > 0 and change > 1e-6, said
 
 
 def _gru_structure(ctx, bind: dict) -> list[Check]:
     name_gru = "a real nn.GRU with 10 units, run by forward"
     name_drop = "dropout at the hidden layer: outputs vary in train mode, not with drop_rate=0"
-    out = _run(ctx).probe(GRU_STRUCTURE_CODE, bind=bind, want=["mods", "calls", "a", "b", "c", "d", "got"])
+    out = _run(ctx).probe(GRU_STRUCTURE_CODE, bind={**bind, "effect_seed": int(ctx.rng.integers(0, 2**31))},
+                          want=["mods", "a", "b", "c", "d", "got", "logits0", "gru_grads", "logits_moved",
+                                "effect_error"])
     mods = [m for m in out.get("mods") or [] if isinstance(m, dict)]
     grus = [m for m in mods if m.get("is_gru")]
-    calls = out.get("calls") if isinstance(out.get("calls"), int) else 0
     listing = ", ".join(f"{m.get('name')}: {str(m.get('type')).rsplit('.', 1)[-1]}" for m in mods[1:8])
+    used, effect = _gru_used(out)
     checks = []
-    if grus and all(m.get("hidden_size") == 10 for m in grus) and calls > 0:
-        checks.append(Check.ok(name_gru, 5, expected="nn.GRU, hidden_size 10",
-                               observed=f"{grus[0].get('name')}: GRU(hidden_size=10), called {calls} time(s)"))
+    if grus and all(m.get("hidden_size") == 10 for m in grus) and used:
+        checks.append(Check.ok(name_gru, 5, expected="nn.GRU, hidden_size 10, part of forward",
+                               observed=f"{grus[0].get('name')}: GRU(hidden_size=10); {effect}"))
     else:
         if not grus:
             problem, hint = f"no nn.GRU among the modules ({listing or 'none'})", \
@@ -907,8 +1039,10 @@ def _gru_structure(ctx, bind: dict) -> list[Check]:
             problem = "GRU hidden_size " + ", ".join(str(m.get("hidden_size")) for m in grus)
             hint = "the question asks for 10 GRU units: nn.GRU(input_size, hidden_size=10)"
         else:
-            problem, hint = "the nn.GRU is never called by forward", "run the characters through self.gru"
-        checks.append(Check.failed(name_gru, 5, expected="nn.GRU, hidden_size 10", observed=problem, hint=hint))
+            problem, hint = (f"the nn.GRU does not take part in forward: {effect}",
+                             "run the characters through self.gru and compute the logits from its output")
+        checks.append(Check.failed(name_gru, 5, expected="nn.GRU, hidden_size 10, part of forward",
+                                   observed=problem, hint=hint))
     a, b, c, d = (out.get(k) for k in "abcd")
     if not all(isinstance(v, np.ndarray) and v.shape == (11, 2) for v in (a, b, c, d)):
         shapes = ", ".join(str(v.shape) if isinstance(v, np.ndarray) else fmt(v, 40) for v in (a, c))

@@ -3,7 +3,18 @@
 Shipped into the sandbox as text and run next to the student's code. No expected
 values, no reference code: only conversions of what the student's functions return
 into plain values (numpy arrays, numbers, strings) and a few structural facts."""
+import builtins as _builtins
+
 import numpy as np
+
+# Taken when this module loads, before any student code runs: a submission that replaces
+# builtins.any/all/abs/round/... later does not change what these helpers compute.
+(abs, all, any, round, float, int, str, len, isinstance, getattr, type, list, tuple, dict, sum,
+ enumerate, zip, range, sorted) = (
+    _builtins.abs, _builtins.all, _builtins.any, _builtins.round, _builtins.float, _builtins.int,
+    _builtins.str, _builtins.len, _builtins.isinstance, _builtins.getattr, _builtins.type,
+    _builtins.list, _builtins.tuple, _builtins.dict, _builtins.sum, _builtins.enumerate,
+    _builtins.zip, _builtins.range, _builtins.sorted)
 
 try:
     import torch
@@ -92,29 +103,57 @@ def modules_of(model):
     return found[:50]
 
 
-def count_gru_calls(model, call):
-    """How many times the model's nn.GRU modules ran while `call()` executed."""
-    counts = [0]
-    handles = []
-    for module in model.modules():
-        if isinstance(module, torch.nn.GRU):
-            handles.append(module.register_forward_hook(lambda *_: counts.__setitem__(0, counts[0] + 1)))
+def gru_effect(model, x, seed=0):
+    """Raw evidence that the model's nn.GRU layers take part in forward, whichever way they are
+    called (`self.gru(x)`, `self.gru.forward(x)`, a helper): in eval mode with drop_rate=0,
+    (logits, gradients of the GRU parameters after a backward of a random weighting of the
+    logits, logits again with the GRU weights perturbed). The grader draws the conclusions."""
+    grus = [m for m in model.modules() if isinstance(m, torch.nn.GRU)]
+    params = [p for gru in grus for p in gru.parameters()]
+    g = torch.Generator().manual_seed(seed)
+    was_training = model.training
+    model.eval()
     try:
-        result = call()
+        for p in model.parameters():
+            p.grad = None
+        out = model(x, drop_rate=0)
+        if not isinstance(out, torch.Tensor) or not out.is_floating_point():
+            return as_array(out), [], None
+        (out * torch.randn(out.shape, generator=g)).sum().backward()
+        grads = [as_array(p.grad) if p.grad is not None else np.zeros(0) for p in params]
+        saved = [p.detach().clone() for p in params]
+        with torch.no_grad():
+            for p in params:
+                p.add_(0.5 * torch.randn(p.shape, generator=g))
+            moved = model(x, drop_rate=0)
+            for p, old in zip(params, saved):
+                p.copy_(old)
+        for p in model.parameters():
+            p.grad = None
+        return as_array(out), grads, as_array(moved)
     finally:
-        for handle in handles:
-            handle.remove()
-    return counts[0], result
+        model.train(was_training)
 
 
-def leftover_grad_ratio(model, x, y):
-    """|.grad| left in the parameters after the student's training, over |gradient of one MSE
-    step| at the same weights: near 1 when gradients are reset every step. None when it
-    cannot be measured (no .grad, an output that is not one tensor of y's size)."""
+def grads_left_and_fresh(model, x, y):
+    """(the .grad arrays the student's training left in the parameters, the gradient arrays of
+    one fresh MSE step at the same weights); the grader compares their sizes (gradients that
+    were never reset pile up). ([], []) when it cannot be measured."""
     try:
-        return _leftover_grad_ratio(model, x, y)
+        params = [p for p in model.parameters() if p.requires_grad]
+        left = [as_array(p.grad) for p in params if p.grad is not None]
+        for p in params:
+            p.grad = None
+        pred = model(x)
+        if not isinstance(pred, torch.Tensor) or pred.numel() != y.numel():
+            return left, []
+        torch.nn.functional.mse_loss(pred.reshape(y.shape), y).backward()
+        fresh = [as_array(p.grad) for p in params if p.grad is not None]
+        for p in params:
+            p.grad = None
+        return left, fresh
     except Exception:
-        return None
+        return [], []
 
 
 def count_zero_grads(call):
@@ -137,27 +176,6 @@ def count_zero_grads(call):
         for cls, original in originals.items():
             cls.zero_grad = original
     return counts[0], result
-
-
-def _norm(grads):
-    return float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads))) if grads else 0.0
-
-
-def _leftover_grad_ratio(model, x, y):
-    params = [p for p in model.parameters() if p.requires_grad]
-    left = _norm([p.grad.detach() for p in params if p.grad is not None])
-    if left == 0.0:
-        return None
-    for p in params:
-        p.grad = None
-    pred = model(x)
-    if not isinstance(pred, torch.Tensor) or pred.numel() != y.numel():
-        return None
-    torch.nn.functional.mse_loss(pred.reshape(y.shape), y).backward()
-    fresh = _norm([p.grad.detach() for p in params if p.grad is not None])
-    for p in params:
-        p.grad = None
-    return left / fresh if fresh > 0 else None
 
 
 def plot_curves(title, curves, ylabel, xlabel="iteration"):
