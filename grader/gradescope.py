@@ -11,10 +11,13 @@ from grader.packs import load_pack, project_root
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once when it builds the autograder image (Ubuntu, as root).
 set -euo pipefail
-apt-get update -qq && apt-get install -y -qq bubblewrap python3-pip python3-venv >/dev/null || true
+apt-get update -qq && apt-get install -y -qq bubblewrap libseccomp2 python3-pip python3-venv >/dev/null || true
 cd /autograder/source
 python3 -m pip install -q -r requirements.txt
 python3 -m pip install -q -e .
+# student code runs under its own uid: where the kernel lacks Landlock, only these modes
+# keep the reference and the checks from it (the grader refuses to run otherwise)
+chmod -R o-rwx /autograder/source/reference /autograder/source/assignments
 # the data the pack reads (MNIST, texts); Gradescope's image build has network access
 python3 -m grader data fetch --data-dir /autograder/source/data || true
 """
