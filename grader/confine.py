@@ -38,6 +38,7 @@ import signal
 import socket
 import stat
 import sys
+import threading
 import time
 from functools import lru_cache
 
@@ -186,7 +187,8 @@ def seccomp_load() -> None:
 
 
 class Lease:
-    """One run uid, held (flock) by this grader process until `release`."""
+    """One run uid, held (flock) by this grader process until `release`. The lock file says
+    "clean" once a release swept the uid, so the next lease need not sweep it again."""
 
     def __init__(self, uid: int, lock_fd: int):
         self.uid, self._fd = uid, lock_fd
@@ -195,6 +197,7 @@ class Lease:
         if self._fd < 0:
             return
         sweep(self.uid)
+        os.pwrite(self._fd, b"clean", 0)
         os.close(self._fd)
         self._fd = -1
 
@@ -213,7 +216,9 @@ def lease_uid() -> Lease:
         except OSError:
             os.close(fd)
             continue
-        sweep(uid)  # leftovers of a grader that died without cleaning up
+        if os.pread(fd, 5, 0) != b"clean":
+            sweep(uid)  # a grader died holding it: its run may have left processes and files
+        os.ftruncate(fd, 0)  # in use
         return Lease(uid, fd)
     raise ConfinementError(f"all {len(RUN_UIDS)} run uids are in use")
 
@@ -230,11 +235,58 @@ def _uid_taken(uid: int) -> bool:
     return False
 
 
+_SYS_SETRESUID = {"x86_64": 117, "aarch64": 147}.get(os.uname().machine)
+
+
 def sweep(uid: int) -> None:
-    """Kill every process of `uid` and remove what it left in the shared temp folders."""
+    """Kill every process of `uid` and remove what it left in the shared temp folders.
+
+    kill(-1) from uid's side reaches exactly the processes uid may signal, atomically with
+    respect to fork. The sender takes uid only as its *effective* uid, with a shadow real
+    uid no process has, so none of the run's processes may signal it back (a SIGSTOP loop
+    cannot freeze the sweep)."""
+    if _SYS_SETRESUID is not None:
+        _sweep_in_thread(uid)
+    else:  # pragma: no cover - other architectures: a forked sweeper
+        _sweep_in_fork(uid)
+    for folder in SHARED_TMP:
+        _remove_owned(folder, uid)
+
+
+def _setresuid(ruid: int, euid: int, suid: int) -> int:
+    """This thread only (the raw syscall; glibc's wrapper would change every thread)."""
+    result = _libc.syscall(_SYS_SETRESUID, ctypes.c_long(ruid), ctypes.c_long(euid), ctypes.c_long(suid))
+    return 0 if result == 0 else ctypes.get_errno() or -1
+
+
+def _sweep_in_thread(uid: int) -> None:
+    failure: list[str] = []
+
+    def body() -> None:  # a thread of its own: its credentials die with it if anything goes wrong
+        error = _setresuid(uid + SHADOW_OFFSET, uid, 0)  # saved uid 0: the way back to root
+        if error:
+            failure.append(os.strerror(error))
+            return
+        try:
+            for _ in range(2):
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except OSError:
+                    pass
+        finally:
+            _setresuid(0, 0, 0)
+
+    worker = threading.Thread(target=body, name=f"rnngrade-sweep-{uid}")
+    worker.start()
+    worker.join()
+    if failure:
+        _sweep_in_fork(uid)
+
+
+def _sweep_in_fork(uid: int) -> None:
     pid = os.fork()
-    if pid == 0:  # the sweeper: effective uid = the run's, real/saved uid = a shadow uid,
-        try:      # so it may signal the run's processes and they may not signal it back
+    if pid == 0:
+        try:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid + SHADOW_OFFSET, uid, uid + SHADOW_OFFSET)
@@ -255,8 +307,6 @@ def sweep(uid: int) -> None:
     if not done:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    for folder in SHARED_TMP:
-        _remove_owned(folder, uid)
 
 
 def _remove_owned(folder: str, uid: int) -> None:
@@ -325,45 +375,17 @@ def _walk_as_reader(top: str):
             yield os.path.join(dirpath, name)
 
 
-@lru_cache(maxsize=1)
-def readable_etc() -> tuple[str, ...]:
-    """/etc as world-readable subtrees: what a run may see of it when it keeps
-    CAP_DAC_READ_SEARCH (which would otherwise open /etc/shadow and private keys)."""
-    return tuple(_world_readable_parts("/etc"))
-
-
-def _world_readable(path: str) -> bool:
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return False
-    if stat.S_ISLNK(info.st_mode):
-        return True  # a link grants nothing by itself: its target has its own rule or none
-    need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(info.st_mode) else 0)
-    return info.st_mode & need == need
-
-
-def _world_readable_parts(top: str) -> list[str]:
-    if not _world_readable(top):
-        return []
-    if not os.path.isdir(top) or os.path.islink(top):
-        return [top]
-    try:
-        children = [os.path.join(top, n) for n in sorted(os.listdir(top))]
-    except OSError:
-        return []
-    parts = [_world_readable_parts(c) for c in children]
-    if all(p == [c] for p, c in zip(parts, children)):
-        return [top]  # everything below is world-readable: one rule
-    return [p for sub in parts for p in sub if not os.path.islink(p)]
+# What a run sees of /etc, at every level (the list bubblewrap binds too): never the whole
+# folder, which holds /etc/shadow and private keys that CAP_DAC_READ_SEARCH could open.
+ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/fonts",
+       "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/matplotlibrc", "/etc/nsswitch.conf")
 
 
 def plan(*, uid: int, jobdir: str, read_exec: list[str], read: list[str], keep_dac_read: bool,
          landlock: bool) -> dict:
     """The part of a job that tells the child how to confine itself (plain JSON)."""
-    etc = list(readable_etc()) if keep_dac_read else ["/etc"]
     system = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"]
-    rules = ([[p, READ_EXEC] for p in system + list(read_exec)] + [[p, READ] for p in etc + list(read)]
+    rules = ([[p, READ_EXEC] for p in system + list(read_exec)] + [[p, READ] for p in list(ETC) + list(read)]
              + [["/proc", READ], ["/sys/devices/system/cpu", READ], ["/dev/null", READ | FS_WRITE_FILE],
                 ["/dev/zero", READ], ["/dev/urandom", READ], ["/dev/random", READ],
                 [jobdir, READ_WRITE]])
