@@ -193,10 +193,18 @@ class Lease:
     def __init__(self, uid: int, lock_fd: int):
         self.uid, self._fd = uid, lock_fd
 
-    def release(self) -> None:
+    def release(self, folder: str | None = None) -> None:
+        """Sweep the uid; take its run folder back (root's, 0700: a later run under the same
+        uid cannot enter it, Landlock or not); only then may the uid be leased again."""
         if self._fd < 0:
             return
         sweep(self.uid)
+        if folder is not None:
+            try:
+                os.chown(folder, 0, 0, follow_symlinks=False)
+                os.chmod(folder, 0o700, follow_symlinks=False)
+            except OSError:
+                pass
         os.pwrite(self._fd, b"clean", 0)
         os.close(self._fd)
         self._fd = -1

@@ -210,7 +210,7 @@ class Worker:
                  level: str | None = None):
         self.level = _check_level(level or confinement_level())
         self.imports = tuple(imports)
-        self._leases: dict[int, confine.Lease] = {}  # child pid -> its run uid
+        self._leases: dict[int, tuple[confine.Lease, Path]] = {}  # child pid -> its run uid, folder
         self._readable_checked: set[tuple[str, ...]] = set()
         self.root = tempfile.mkdtemp(prefix="rnngrade-jobs-")
         os.chmod(self.root, 0o711)
@@ -281,7 +281,7 @@ class Worker:
             theirs.close()
             reply = json.loads(self._ctrl.recv(1 << 16))
         if lease is not None:
-            self._leases[int(reply["pid"])] = lease
+            self._leases[int(reply["pid"])] = (lease, jobdir)
         return Session(self, int(reply["pid"]), ours, jobdir)
 
     def _confinement(self, uid: int, jobdir: Path, hidden: list[str]) -> dict:
@@ -308,9 +308,10 @@ class Worker:
                             landlock=landlock)
 
     def _release(self, pid: int) -> None:
-        lease = self._leases.pop(pid, None)
-        if lease is not None:
-            lease.release()  # every process of the run's uid dies, its stray files go
+        held = self._leases.pop(pid, None)
+        if held is not None:
+            lease, jobdir = held
+            lease.release(str(jobdir))  # every process of the run's uid dies, its stray files go
 
     def reap(self, pid: int, *, kill: bool) -> dict:
         with self._lock:

@@ -302,3 +302,13 @@ def test_sweep_kills_a_uids_processes_and_removes_its_files_in_shared_tmp():
     confine.sweep(uid)
     assert os.waitpid(pid, 0)[1] == 9  # SIGKILL
     assert not any(p.exists() for p in left)
+
+
+def test_a_finished_runs_folder_is_taken_back_from_its_uid(worker):
+    run = start(worker, "open('answer.txt', 'w').write('mine')\n")
+    jobdir = run.session.jobdir
+    assert jobdir.stat().st_uid in confine.RUN_UIDS
+    run.close()
+    info = jobdir.stat()
+    assert (info.st_uid, info.st_mode & 0o777) == (0, 0o700)  # a later run under that uid cannot enter
+    assert (jobdir / "work" / "answer.txt").read_text() == "mine"  # the grader still reads it
