@@ -168,7 +168,14 @@ def test_without_landlock_a_readable_reference_is_refused_naming_the_fix(monkeyp
                 w.start(files={"s.py": "x = 1\n"}, limits=Limits(), hidden=[str(secret)])
             os.chmod(secret, 0o700)  # the fix it names: now no run uid can read it
             assert confine.can_read_as(confine.RUN_UIDS[-1], [str(secret)]) == []
-            w.start(files={"s.py": "x = 1\n"}, limits=Limits(), hidden=[str(secret)]).close()
+            source = ("import ctypes, os\nuid = os.getuid()\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                      f"err = ctypes.get_errno() if libc.open({str(secret / 'solution.py').encode()!r}, 0) < 0 else 0\n")
+            unit = SourceUnit("main", ROOT / "x.py", "s.py", source)
+            run = Run(unit, w.start(files={"s.py": source}, limits=Limits(), hidden=[str(secret)]), timeout=20)
+            run.execute(as_main=True, prelude=None, probes=None, banned=[])
+            uid, err = run.probe("v = (uid, err)", want=["v"])["v"]  # uid + seccomp, no Landlock
+            run.close()
+            assert uid in confine.RUN_UIDS and err == errno.EACCES
         finally:
             w.close()
     finally:
