@@ -319,3 +319,33 @@ def test_a_finished_runs_folder_is_taken_back_from_its_uid(worker):
     info = jobdir.stat()
     assert (info.st_uid, info.st_mode & 0o777) == (0, 0o700)  # a later run under that uid cannot enter
     assert (jobdir / "work" / "answer.txt").read_text() == "mine"  # the grader still reads it
+
+
+def test_a_batch_with_hostile_submissions_grades_every_correct_one_in_full(tmp_path):
+    """--jobs 2 under the fallback: a daemon that SIGKILLs everything after its run, a fork
+    bomb, a /tmp writer and a reference reader among correct submissions."""
+    if os.geteuid() != 0:
+        pytest.skip("the fallback drops privileges only as root")
+    from grader.grade import grade_batch
+    from grader.sandbox import WorkerPool
+
+    reference = (ROOT / "submissions" / "lab7-inclass" / "reference" / "lab7_inclass.py").read_text()
+    students = {f"good{i}": reference for i in range(6)}
+    students.update({"evil-daemon": hostile("daemon.py"), "evil-tmp": hostile("tmp_write.py"),
+                     "evil-read": hostile("dirfd_read.py"),
+                     "evil-bomb": "import ctypes\nlibc = ctypes.CDLL(None)\nfor _ in range(200):\n    libc.fork()\n"})
+    order = ["good0", "evil-daemon", "good1", "good2", "evil-bomb", "good3", "evil-tmp", "good4", "evil-read", "good5"]
+    for name in order:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "lab7_inclass.py").write_text(students[name])
+    pool = WorkerPool(imports=("numpy", "torch", "matplotlib"), size=2, level="rlimits+nobody")
+    try:
+        batch = grade_batch(pack_id="lab7-inclass", paths=[tmp_path], jobs=2, timeout=60, seed=1234, pool=pool)
+    finally:
+        pool.close()
+    scores = {r.student: r.auto_score for r in batch.results}
+    assert not batch.failures
+    assert {s: scores[s] for s in scores if s.startswith("good")} == {f"good{i}": 20 for i in range(6)}
+    assert {s: scores[s] for s in scores if s.startswith("evil")} == {
+        "evil-daemon": 0, "evil-tmp": 0, "evil-read": 0, "evil-bomb": 0}
+    assert {r.sandbox for r in batch.results} == {"rlimits+nobody"}
