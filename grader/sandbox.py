@@ -231,6 +231,29 @@ class Worker:
         if not self.info.get("ready"):
             self.close()
             raise RuntimeError(f"the sandbox worker did not start ({self.level}): {self._log_tail()}")
+        if self.level == "rlimits+nobody":
+            self._self_check()
+
+    def _self_check(self) -> None:
+        """One trusted run before any student's: if the fallback cannot confine a child here,
+        that is the grader's problem, said once, never "exit code 97" on every student."""
+        from grader.context import Run
+        from grader.load import SourceUnit
+
+        source = "import os\nassert 0 not in os.getresuid() + os.getresgid(), 'still root'\n"
+        try:
+            session = self.start(files={"selfcheck.py": source}, limits=Limits(memory=1 << 30))
+            run = Run(SourceUnit("selfcheck", Path("selfcheck.py"), "selfcheck.py", source), session, timeout=60)
+            run.execute(as_main=True, prelude=None, probes=None, banned=[])
+            run.close()
+            problem = None if run.status == "ok" else f"{run.status}: {[e.message for e in run.errors]}"
+        except (OSError, SandboxLost, ValueError) as exc:
+            problem = str(exc)
+        if problem:
+            log = self._log_tail().strip().splitlines()
+            self.close()
+            raise SandboxUnavailable(f"the fallback sandbox could not confine a test run ({problem}); "
+                                     f"worker log: {log[-1] if log else 'empty'}")
 
     def _command(self, fd: int) -> tuple[list[str], dict[str, str]]:
         tail = [sys.executable, "-m", "grader.zygote", str(fd), ",".join(self.imports)]
@@ -276,10 +299,15 @@ class Worker:
                "limits": {"memory": limits.memory, "fsize": limits.fsize, "nproc": limits.nproc},
                "forbid_fork": self.level != "bubblewrap", "hidden": list(hidden)}
         ours, theirs = socket.socketpair()
-        with self._lock:
-            socket.send_fds(self._ctrl, [json.dumps({"op": "fork", "job": job}).encode()], [theirs.fileno()])
-            theirs.close()
-            reply = json.loads(self._ctrl.recv(1 << 16))
+        try:
+            with self._lock:
+                socket.send_fds(self._ctrl, [json.dumps({"op": "fork", "job": job}).encode()], [theirs.fileno()])
+                theirs.close()
+                reply = json.loads(self._ctrl.recv(1 << 16))
+        except BaseException:
+            if lease is not None:
+                lease.release(str(jobdir))
+            raise
         if lease is not None:
             self._leases[int(reply["pid"])] = (lease, jobdir)
         return Session(self, int(reply["pid"]), ours, jobdir)

@@ -349,3 +349,11 @@ def test_a_batch_with_hostile_submissions_grades_every_correct_one_in_full(tmp_p
     assert {s: scores[s] for s in scores if s.startswith("evil")} == {
         "evil-daemon": 0, "evil-tmp": 0, "evil-read": 0, "evil-bomb": 0}
     assert {r.sandbox for r in batch.results} == {"rlimits+nobody"}
+
+
+@root_only
+def test_a_confinement_that_fails_stops_the_grader_not_the_students(monkeypatch):
+    real_plan = confine.plan
+    monkeypatch.setattr(confine, "plan", lambda **kw: dict(real_plan(**kw), uid=0))  # the child refuses root
+    with pytest.raises(SandboxUnavailable, match="could not confine a test run.*uid 0 is not a run uid"):
+        Worker(imports=(), level="rlimits+nobody")
