@@ -2,9 +2,10 @@
 and writes outside the run's folder; in the weakest confinement level it also refuses
 forks and reads of the grader's private folders.
 
-An audit hook is a speed bump, not a wall (ctypes can step around it): it is the
-innermost layer under bubblewrap, and the main layer only where bubblewrap cannot run,
-which the report states."""
+An audit hook is a speed bump, not a wall: `os.open(dir_fd=)`, ctypes and
+`_posixsubprocess` step around it. It only turns honest mistakes into a readable
+PermissionError early; the walls are bubblewrap's namespaces or, in the fallback, the run
+uid + Landlock + seccomp of grader/confine.py."""
 from __future__ import annotations
 
 import os

@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("grading/demo"))
     demo.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     demo.add_argument("--pack", action="append", default=None, help="only these packs")
+    _sandbox_option(demo)
 
     gs = sub.add_parser("gradescope", help="build a Gradescope autograder zip")
     gs.add_argument("pack")
@@ -59,15 +60,35 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train", choices=["full", "budget"], default=None,
                    help="full: the student's training as written; budget: capped, provisional")
     p.add_argument("--seed", type=int, default=None, help="input seed (default: fresh, recorded)")
+    _sandbox_option(p)
+
+
+def _sandbox_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sandbox", choices=["auto", "bubblewrap", "rlimits+nobody", "none"], default="auto",
+                   help="confinement of student code (default: the strongest that works here; "
+                        "none: UNCONFINED, for trusted code only, and every report says so)")
+
+
+def _choose_sandbox(args) -> None:
+    """--sandbox (or RNNGRADE_SANDBOX), checked before any student code is touched."""
+    from grader import sandbox
+
+    if getattr(args, "sandbox", "auto") != "auto":
+        sandbox.set_level(args.sandbox)
+    sandbox.confinement_level()
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="rnngrade: %(message)s")
     args = _parser().parse_args(argv)
+    from grader.sandbox import SandboxUnavailable
+
     try:
+        if args.command in ("grade", "check", "demo"):
+            _choose_sandbox(args)
         return {"list": cmd_list, "grade": cmd_grade, "check": cmd_check, "demo": cmd_demo,
                 "gradescope": cmd_gradescope, "data": cmd_data}[args.command](args)
-    except PackError as exc:
+    except (PackError, SandboxUnavailable) as exc:
         print(f"rnngrade: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

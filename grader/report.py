@@ -121,6 +121,7 @@ def render_class_summary(batch: BatchResult) -> str:
         overview=_overview(totals, max_score, batch),
         histogram=histogram(totals, max_score),
         any_provisional=any(is_provisional(r) for r in results),
+        any_unconfined=any(r.sandbox == "none" for r in results),
     )
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .outcomes import Check, ItemScore, SubmissionResult, UnitRun
-from .terminal import clip, fmt_points, is_provisional, item_text, pending_points, rubric_order, summary_line
+from .terminal import (UNCONFINED, clip, fmt_points, is_provisional, item_text, pending_points, rubric_order,
+                       summary_line)
 
 # extra_data fields echo what checks reported; bound them so a runaway repr cannot
 # make the file too large for Gradescope (which caps results.json at about 1 MB).
@@ -121,6 +122,8 @@ def _visibilities(pack_id: str) -> dict[str, str]:
 def _output(result: SubmissionResult) -> str:
     lines = [summary_line(result),
              f"Sandbox: {result.sandbox}. Seed: {result.seed}. Mode: {result.mode}."]
+    if result.sandbox == "none":
+        lines.insert(0, UNCONFINED)
     for run in result.runs:
         if run.error is not None:
             lines.append(f"{run.file or run.unit}: {run.status}: {clip(run.error.one_line(), 500)}")

@@ -5,17 +5,17 @@ A run's folder is hostile input: it is created by the grader under a random name
 read with O_NOFOLLOW|O_NONBLOCK, only if regular and within a size bound; every request
 carries a fresh nonce its reply must echo; a worker that dies or stops answering is replaced.
 
-Levels of confinement, strongest available first:
+Levels of confinement, strongest available first (README.md, "Security"):
 - "bubblewrap": the warm worker runs inside bwrap (no network, read-only system, only
   the Python installation and its jobs folder visible), and each run is isolated from the
   worker and from every other run by grader.isolate (own user, mount, PID, IPC and network
   namespaces; only its own job folder; its own size-capped /tmp; no capability; the worker
   non-dumpable and without a PID the run can name), with rlimits and the audit hook on top.
-- "rlimits+nobody": no usable bwrap; children get rlimits, switch to user nobody,
-  the audit hook (no sockets, no programs, no forks, no writes outside the run folder,
-  no reads of the grader's private folders).
-- "rlimits": as above where switching user is impossible (not root, or the Python
-  installation is unreadable for nobody).
+- "rlimits+nobody": no usable bwrap, the grader is root (Docker, Gradescope): each child
+  drops to its own run uid, confined by Landlock, seccomp and rlimits (grader.confine).
+  "rlimits" forced while root is the same (student code never runs as root).
+- "none": only with an explicit `--sandbox none`; every report says so in red.
+Without root and without namespaces the grader refuses to run student code.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import protocol
+from grader import confine, protocol
 from grader.outcomes import StudentError
 
 NOBODY = 65534
@@ -80,23 +80,66 @@ class Limits:
 
 _LEVEL: str | None = None
 _LEVEL_LOCK = threading.Lock()
+LEVELS = ("bubblewrap", "rlimits+nobody", "rlimits", "none")
+DROP_LEVELS = ("rlimits+nobody", "rlimits")
+
+
+class SandboxUnavailable(RuntimeError):
+    """Student code cannot be confined here; the message says how to fix it (one line)."""
+
+
+_HOW_TO_FIX = ("install bubblewrap and allow unprivileged user namespaces, or run the grader as root "
+               "inside its container (each run then gets its own uid), or pass --sandbox none to "
+               "run student code unconfined (every report will say so)")
+
+
+def set_level(level: str) -> None:
+    """Force a level for this process (the CLI's --sandbox none)."""
+    global _LEVEL
+    if level not in LEVELS:
+        raise ValueError(f"unknown sandbox level {level!r}")
+    with _LEVEL_LOCK:
+        _LEVEL = level
 
 
 def confinement_level() -> str:
-    """The strongest level that works on this machine (RNNGRADE_SANDBOX forces one)."""
+    """The strongest level that works on this machine (RNNGRADE_SANDBOX forces one).
+    Raises SandboxUnavailable where no level can confine student code."""
     global _LEVEL
     with _LEVEL_LOCK:
         if _LEVEL is None:
             forced = os.environ.get("RNNGRADE_SANDBOX", "")
-            if forced in ("bubblewrap", "rlimits+nobody", "rlimits"):
-                _LEVEL = forced
+            if forced in LEVELS:
+                level = forced
             elif _bwrap_works():
-                _LEVEL = "bubblewrap"
-            elif os.geteuid() == 0 and _python_readable_by_nobody():
-                _LEVEL = "rlimits+nobody"
+                level = "bubblewrap"
+            elif os.geteuid() == 0:
+                level = "rlimits+nobody"
             else:
-                _LEVEL = "rlimits"
+                raise SandboxUnavailable("cannot confine student code here: bubblewrap cannot create "
+                                         f"user namespaces and the grader is not root; {_HOW_TO_FIX}")
+            _check_level(level)
+            _LEVEL = level
         return _LEVEL
+
+
+def _check_level(level: str) -> str:
+    """The level a Worker really runs: a drop level as root becomes "rlimits+nobody"."""
+    if level not in LEVELS:
+        raise SandboxUnavailable(f"unknown sandbox level {level!r} (one of {', '.join(LEVELS)})")
+    if level in DROP_LEVELS:
+        problems = confine.problems()
+        if problems:
+            raise SandboxUnavailable(f"cannot confine student code with the {level} fallback: "
+                                     f"{'; '.join(problems)}; {_HOW_TO_FIX}")
+        if not confine.landlock_abi() and not _python_readable_by_nobody():
+            raise SandboxUnavailable(
+                f"cannot confine student code: the Python installation ({sys.prefix}) is inside a "
+                "folder other users cannot enter and this kernel has no Landlock; make it reachable "
+                f"(e.g. chmod o+x on each parent folder of {sys.prefix}), use a Python under /usr or "
+                "/opt, or install bubblewrap")
+        return "rlimits+nobody"
+    return level
 
 
 def _bwrap_works() -> bool:
@@ -180,8 +223,10 @@ class Worker:
 
     def __init__(self, *, imports: tuple[str, ...] = ("numpy", "torch", "matplotlib"),
                  level: str | None = None):
-        self.level = level or confinement_level()
+        self.level = _check_level(level or confinement_level())
         self.imports = tuple(imports)
+        self._leases: dict[int, tuple[confine.Lease, Path]] = {}  # child pid -> its run uid, folder
+        self._readable_checked: set[tuple[str, ...]] = set()
         self.root = tempfile.mkdtemp(prefix="rnngrade-jobs-")
         os.chmod(self.root, 0o711)
         self._lock = threading.Lock()
@@ -202,6 +247,29 @@ class Worker:
             self.close()
             raise RuntimeError(f"the sandbox worker did not start ({self.level}): "
                                f"{self.info.get('error') or ''} {self._log_tail()}")
+        if self.level == "rlimits+nobody":
+            self._self_check()
+
+    def _self_check(self) -> None:
+        """One trusted run before any student's: if the fallback cannot confine a child here,
+        that is the grader's problem, said once, never "exit code 97" on every student."""
+        from grader.context import Run
+        from grader.load import SourceUnit
+
+        source = "import os\nassert 0 not in os.getresuid() + os.getresgid(), 'still root'\n"
+        try:
+            session = self.start(files={"selfcheck.py": source}, limits=Limits(memory=1 << 30))
+            run = Run(SourceUnit("selfcheck", Path("selfcheck.py"), "selfcheck.py", source), session, timeout=60)
+            run.execute(as_main=True, prelude=None, probes=None, banned=[])
+            run.close()
+            problem = None if run.status == "ok" else f"{run.status}: {[e.message for e in run.errors]}"
+        except (OSError, SandboxLost, ValueError) as exc:
+            problem = str(exc)
+        if problem:
+            log = self._log_tail().strip().splitlines()
+            self.close()
+            raise SandboxUnavailable(f"the fallback sandbox could not confine a test run ({problem}); "
+                                     f"worker log: {log[-1] if log else 'empty'}")
 
     def _command(self, fd: int) -> tuple[list[str], dict[str, str]]:
         tail = [sys.executable, "-m", "grader.zygote", str(fd), ",".join(self.imports)]
@@ -232,21 +300,27 @@ class Worker:
         os.mkdir(figs, 0o700)
         for rel, content in files.items():
             _write_new(work, rel, content)
-        drop_uid = NOBODY if self.level == "rlimits+nobody" else None
-        if drop_uid is not None:
-            for path in [jobdir, *jobdir.rglob("*")]:
-                os.chown(path, NOBODY, NOBODY)
+        lease = confine.lease_uid() if self.level == "rlimits+nobody" else None
+        plan = None
+        if lease is not None:
+            try:
+                plan = self._confinement(lease.uid, jobdir, hidden)
+            except BaseException:
+                lease.release()
+                raise
         job = {"jobdir": self._inside(str(jobdir)), "workdir": self._inside(str(work)),
                "figdir": self._inside(str(figs)), "stdout": self._inside(str(jobdir / "stdout.txt")),
-               "drop_uid": drop_uid, "isolate": self.level == "bubblewrap",
+               "confine": plan, "isolate": self.level == "bubblewrap",
                "limits": {"memory": limits.memory, "fsize": limits.fsize, "tmp": limits.tmp,
-                          "nproc": limits.nproc or (256 if drop_uid else 0)},
+                          "nproc": limits.nproc},
                "forbid_fork": self.level != "bubblewrap", "hidden": list(hidden)}
         ours, theirs = socket.socketpair()
         try:
             reply = self._control({"op": "fork", "job": job}, fds=[theirs.fileno()])
-        except WorkerLost:
+        except BaseException:
             ours.close()
+            if lease is not None:
+                lease.release(str(jobdir))
             shutil.rmtree(jobdir, ignore_errors=True)
             raise
         finally:
@@ -254,8 +328,12 @@ class Worker:
         pid = reply.get("pid")
         if not isinstance(pid, int) or pid <= 1:
             ours.close()
+            if lease is not None:
+                lease.release(str(jobdir))
             shutil.rmtree(jobdir, ignore_errors=True)
             raise self._broken("the sandbox worker did not start the run")
+        if lease is not None:
+            self._leases[pid] = (lease, jobdir)
         return Session(self, pid, ours, jobdir)
 
     # -- the control channel (one thread at a time) ---------------------------------------
@@ -295,11 +373,46 @@ class Worker:
         except WorkerLost:
             return False
 
+    def _confinement(self, uid: int, jobdir: Path, hidden: list[str]) -> dict:
+        """The fallback's plan for one run: its uid owns its folder (0700, a tmp inside), and
+        Landlock opens nothing else of the grader's; without Landlock the grader first proves,
+        as a run uid, that the hidden folders are unreadable, and refuses otherwise."""
+        (jobdir / "tmp").mkdir()
+        for path in [jobdir, *jobdir.rglob("*")]:
+            os.chown(path, uid, uid, follow_symlinks=False)
+        os.chmod(jobdir, 0o700)
+        landlock = confine.landlock_abi() > 0
+        if not landlock:
+            key = tuple(sorted(hidden))
+            if key not in self._readable_checked:
+                readable = confine.can_read_as(uid, list(key))
+                if readable:
+                    raise SandboxUnavailable(
+                        f"refusing to run student code: {readable[0]} is readable by other users and this "
+                        f"kernel has no Landlock to hide it; fix: chmod -R o-rwx {readable[0]} (or its "
+                        "folder), or use bubblewrap")
+                self._readable_checked.add(key)
+        return confine.plan(uid=uid, jobdir=str(jobdir), read_exec=_python_roots(),
+                            read=[_grader_root()], keep_dac_read=not _python_readable_by_nobody(),
+                            landlock=landlock)
+
+    def _release(self, pid: int) -> None:
+        held = self._leases.pop(pid, None)
+        if held is not None:
+            lease, jobdir = held
+            lease.release(str(jobdir))  # every process of the run's uid dies, its stray files go
+
     def reap(self, pid: int, *, kill: bool) -> dict:
-        return self._control({"op": "reap", "pid": pid, "kill": kill})
+        try:
+            return self._control({"op": "reap", "pid": pid, "kill": kill})
+        finally:
+            self._release(pid)
 
     def discard(self, pid: int) -> None:
-        self._control({"op": "discard", "pid": pid}, reply=False)
+        try:
+            self._control({"op": "discard", "pid": pid}, reply=False)
+        finally:
+            self._release(pid)
 
     def close(self) -> None:
         try:
@@ -312,6 +425,8 @@ class Worker:
             self.proc.kill()
             self.proc.wait()
         self._ctrl.close()
+        for pid in list(self._leases):
+            self._release(pid)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 from typing import Iterable
 
 from .outcomes import BatchResult, Check, ItemScore, SubmissionResult
+
+UNCONFINED = ("WARNING: student code ran UNCONFINED (--sandbox none): it could read and change anything "
+              "the grader's user can, reference solutions included; do not trust scores of hostile code.")
 
 # Student text (observed values, answers, stdout) is bounded everywhere it is shown:
 # a hostile or runaway submission must not turn a report into megabytes.
@@ -123,6 +127,8 @@ def render(result: SubmissionResult, *, color: bool) -> str:
     out = [paint("bold", f"{result.pack} — {result.pack_title}"),
            paint("dim", f"student: {result.student}   seed: {result.seed}   "
                         f"sandbox: {result.sandbox}   mode: {result.mode}")]
+    if result.sandbox == "none":
+        out.append(paint("red", UNCONFINED))
     if result.error:
         out.append(paint("red", f"Submission problem: {result.error}"))
     out.append("")
@@ -204,6 +210,8 @@ def render_batch(batch: BatchResult) -> str:
     width = max([len(r.student) for r in results] + [7])
     lines = [f"{batch.pack} — {batch.pack_title}: {len(results)} graded, "
              f"{len(batch.failures)} could not be graded"]
+    if any(r.sandbox == "none" for r in results):
+        lines.append(_painter(sys.stdout.isatty())("red", UNCONFINED))
     for r in results:
         flags = []
         pending = pending_points(r)

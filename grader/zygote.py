@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import socket
 import sys
@@ -38,48 +37,13 @@ def _warm(imports: list[str]) -> list[str]:
     # The child runtime itself, so a fork costs nothing to import.
     import grader.audit  # noqa: F401
     import grader.child  # noqa: F401
+    import grader.confine  # noqa: F401
 
     return done
 
 
 def _send(ctrl: socket.socket, message: dict) -> None:
     ctrl.send(json.dumps(message).encode())
-
-
-def _apply_limits(job: dict) -> None:
-    limits = job["limits"]
-    vm_now = _vm_size()
-    if limits.get("memory"):
-        # Address space, not RSS: a warm torch already maps a few GB it never touches,
-        # so the cap is what the child may add on top of what it inherited.
-        cap = vm_now + int(limits["memory"])
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    if limits.get("cpu"):
-        cpu = int(limits["cpu"])
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    if limits.get("fsize"):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (int(limits["fsize"]),) * 2)
-    if limits.get("nproc"):
-        resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["nproc"]),) * 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-long write fails instead of killing
-
-
-def _vm_size() -> int:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _drop_user(uid: int) -> None:
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
 
 
 SETUP_FAILED = 70  # exit status of a child whose confinement could not be set up (grader side)
@@ -101,10 +65,9 @@ def _run_child(sock: socket.socket, job: dict) -> None:
         keep = sock.fileno()
         os.closerange(3, keep)
         os.closerange(keep + 1, 1 << 16)
-    _apply_limits(job)
-    if job.get("drop_uid") is not None:
-        _drop_user(int(job["drop_uid"]))
-    from grader import child
+    from grader import child, confine
+
+    confine.enter(job)  # rlimits; in the fallback also its own uid, Landlock, seccomp
 
     child.main(sock, job)
 

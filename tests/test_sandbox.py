@@ -11,10 +11,13 @@ from grader.context import Run
 
 
 def _levels():
+    import os
+
     from grader.sandbox import confinement_level
 
     best = confinement_level()
-    return [best] if best != "bubblewrap" else [best, "rlimits"]
+    # the fallback (forced "rlimits": a run uid, Landlock, seccomp) needs root, as in CI
+    return [best] if best != "bubblewrap" or os.geteuid() != 0 else [best, "rlimits"]
 
 
 @pytest.fixture(scope="module", params=_levels())

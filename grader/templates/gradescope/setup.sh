@@ -69,6 +69,11 @@ pip install "setuptools>=64" || die "pip could not install setuptools"
 if ! "$VPY" -c 'import tomllib' 2>/dev/null; then pip install tomli || die "pip could not install tomli"; fi
 pip install --no-deps --no-build-isolation -e . || die "pip could not install the rnngrade engine"
 
+# 2b. libseccomp: the fallback sandbox's syscall filter (pyseccomp loads libseccomp.so.2)
+if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
+  apt_install libseccomp2 || die "libseccomp2 is missing and apt-get could not install it (the sandbox needs it)"
+fi
+
 # 3. bubblewrap: the strongest sandbox where the container allows namespaces. Optional:
 #    without it the grader confines each run with an unprivileged user and rlimits.
 if ! command -v bwrap >/dev/null 2>&1; then
@@ -82,6 +87,9 @@ say "provisioning the data of $PACK into $DATA"
 
 # 5. an import check of everything grading touches, then read access for the sandbox's
 #    unprivileged user (uid nobody runs student code where bubblewrap cannot)
-"$VPY" -m grader.gradescope check "$PACK" --data-dir "$DATA" || die "the installed grader does not work"
 chmod -R a+rX "$SRC" "$VENV" 2>/dev/null || true
+# ...but never the reference or the checks: where the kernel has no Landlock to hide them,
+# these modes are what keeps a run's uid out (the grader refuses to run otherwise)
+chmod -R o-rwx "$SRC/reference" "$SRC/assignments" 2>/dev/null || true
+"$VPY" -m grader.gradescope check "$PACK" --data-dir "$DATA" || die "the installed grader does not work"
 say "done in $(( $(date +%s) - started )) s"
