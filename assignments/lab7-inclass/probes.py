@@ -24,6 +24,7 @@ _len, _id, _isinstance, _list, _tuple, _float, _getattr, _type, _all, _set, _str
     builtins.len, builtins.id, builtins.isinstance, builtins.list, builtins.tuple, builtins.float,
     builtins.getattr, builtins.type, builtins.all, builtins.set, builtins.str, builtins.zip, builtins.bool,
     builtins.reversed)
+_enumerate = builtins.enumerate
 _Tensor = torch.Tensor
 _TENSOR_BACKWARD = torch.Tensor.backward
 _AUTOGRAD_BACKWARD = torch.autograd.backward
@@ -187,4 +188,7 @@ def globals_facts(ns):
         elif _type(value) is dict and 0 < _len(value) <= 50 and _len(out["vocabs"]) < 5:
             if _all(_type(k) is str and _type(v) is int for k, v in value.items()):
                 out["vocabs"].append({k: v for k, v in value.items()})
+        elif _type(value) in (list, tuple) and 0 < _len(value) <= 50 and _len(out["vocabs"]) < 5:
+            if _all(_type(w) is str for w in value):  # a vocabulary list: word -> its position
+                out["vocabs"].append({w: i for i, w in _enumerate(value)})
     return out
