@@ -514,13 +514,13 @@ def forward(ctx):
                        observed=how + f"s_t = tanh(W s_prev + U x_t + b){drawn}")
     else:
         yield Check.failed(state_name, 3, expected="tanh(W s_prev + U x_t + b)",
-                           observed=how + "a different hidden-state update" + drawn,
+                           observed=how + "a different hidden-state update, not tanh(W s_prev + U x_t + b)" + drawn,
                            hint=f"likely mistake: {model.state_fault}")
     if model.logits_fault is None:
         yield Check.ok(logits_name, 2, expected="W_out s_T + b_out", observed=how + "logits = W_out s_T + b_out")
     else:
         yield Check.failed(logits_name, 2, expected="W_out s_T + b_out",
-                           observed=how + "a different output layer", hint=f"likely mistake: {model.logits_fault}")
+                           observed=how + "a different output layer, not W_out s_T + b_out", hint=f"likely mistake: {model.logits_fault}")
 
 
 def _preactivation_range(obs: Observation) -> str:
@@ -607,8 +607,11 @@ def _update_check(obs: Observation, pairs: list[int], tol: dict) -> Check:
     needs = {role for role, _, _, grad in rows if np.any(grad)}
     if not moved:
         return Check.failed(name, 3, expected="the parameters change after each backward()",
-                            observed="no parameter ever changed between two loss.backward() calls",
-                            hint="inside `with torch.no_grad():` write `W -= learning_rate * W.grad` for each parameter")
+                            observed="no parameter ever changed between two loss.backward() calls"
+                                     + (" although their gradients were not zero" if needs else ""),
+                            hint="inside `with torch.no_grad():` write `W -= learning_rate * W.grad` for each parameter"
+                                 + ("; zero the gradients AFTER the update: p.grad.zero_() first makes the update "
+                                    "subtract zero" if needs else ""))
     lr = declared if declared is not None and not _rule_holds(rows, declared, tol) else None
     inferred = _infer_lr(rows)
     if lr is None and declared is None and inferred is not None and inferred > 0 and not _rule_holds(rows, inferred, tol):
