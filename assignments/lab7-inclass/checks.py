@@ -422,7 +422,8 @@ def _unexplained(obs: Observation) -> str:
     if obs.error:
         return obs.error
     if not obs.steps:
-        return "loss.backward() never ran, so no training step could be observed"
+        return ("no loss.backward() was observed: it never ran (the script stopped before training), or the "
+                "script switched off the grader's observation of torch")
     return ("the gradients your loss.backward() produced could not be reproduced from your parameters by an RNN "
             "s_t = tanh(W s_prev + U x_t + b), logits = W_out s_T + b_out with CrossEntropyLoss on the two "
             "training sentences (nor by any common variant of it)")
