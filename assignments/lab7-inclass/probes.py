@@ -8,7 +8,8 @@ this module (gc, frames, sys.modules) and rewrites it can only send numbers the 
 has to reproduce, which is as hard as doing the work.
 
 The observation point is a natural boundary: a torch function mode installed before the
-student's code sees every `backward()` (Tensor.backward or torch.autograd.backward). At each
+student's code sees every `backward()` (Tensor.backward, torch.autograd.backward, or
+torch.autograd.grad). At each
 one it walks the loss's autograd graph to the leaf tensors that receive gradients (the
 student's parameters, found by behaviour, whatever they are called or wherever they live),
 and keeps their values (before) and .grad (after). The first FIRST steps and the last two are
@@ -28,6 +29,7 @@ _enumerate = builtins.enumerate
 _Tensor = torch.Tensor
 _TENSOR_BACKWARD = torch.Tensor.backward
 _AUTOGRAD_BACKWARD = torch.autograd.backward
+_AUTOGRAD_GRAD = torch.autograd.grad
 _detach = torch.Tensor.detach
 _clone = torch.Tensor.clone
 _to_numpy = torch.Tensor.numpy
@@ -100,25 +102,40 @@ def _leaves_of(roots):
     return out
 
 
-def _on_backward(func, args, kwargs):
-    state = _STATE
-    first = args[0] if args else kwargs.get("tensors")
-    roots = []
+def _roots(first):
     if _isinstance(first, _Tensor):
-        roots = [first.grad_fn]
-    elif _isinstance(first, (_list, _tuple)):
-        roots = [t.grad_fn for t in first if _isinstance(t, _Tensor)]
-    leaves = _leaves_of(roots)
+        return [first.grad_fn]
+    if _isinstance(first, (_list, _tuple)):
+        return [t.grad_fn for t in first if _isinstance(t, _Tensor)]
+    return []
+
+
+def _on_backward(func, args, kwargs, wants_grads=False):
+    """Tensor.backward / torch.autograd.backward (the gradients land in .grad), or
+    torch.autograd.grad (wants_grads: they are returned for the `inputs`)."""
+    state = _STATE
+    leaves = _leaves_of(_roots(args[0] if args else kwargs.get("outputs" if wants_grads else "tensors")))
     before = []
     for v, scale in leaves:
-        held = v.grad
+        held = None if wants_grads else v.grad
         before.append((_clone(_detach(v)), scale, _bool(v.requires_grad), _bool(v.is_floating_point()),
                        None if held is None else _clone(_detach(held))))
     result = func(*args, **kwargs)
     grads = []
-    for v, _ in leaves:
-        g = v.grad
-        grads.append(None if g is None else _clone(_detach(g)))
+    if wants_grads:
+        inputs = args[1] if _len(args) > 1 else kwargs.get("inputs")
+        inputs = [inputs] if _isinstance(inputs, _Tensor) else _list(inputs or [])
+        returned = {}
+        for t, g in _zip(inputs, result if _isinstance(result, (_list, _tuple)) else [result]):
+            if _isinstance(g, _Tensor):
+                returned[_id(t)] = g
+        for v, _ in leaves:
+            g = returned.get(_id(v))
+            grads.append(None if g is None else _clone(_detach(g)))
+    else:
+        for v, _ in leaves:
+            g = v.grad
+            grads.append(None if g is None else _clone(_detach(g)))
     step = {"index": state.count, "leaves": [(b[0], g, b[1], b[2], b[3], b[4]) for b, g in _zip(before, grads)]}
     state.count += 1
     if _len(state.first) < FIRST:
@@ -137,6 +154,8 @@ class _Watch(TorchFunctionMode):
             kwargs = {}
         if (func is _TENSOR_BACKWARD or func is _AUTOGRAD_BACKWARD) and _STATE.active:
             return _on_backward(func, args, kwargs)
+        if func is _AUTOGRAD_GRAD and _STATE.active:
+            return _on_backward(func, args, kwargs, wants_grads=True)
         return func(*args, **kwargs)
 
 
