@@ -32,6 +32,8 @@ from grader.checks import Check, SandboxLost, StudentRaised, fmt, item
 
 PRELUDE = "probes.install()"
 ROLES = ("W", "U", "b", "W_out", "b_out")
+# "b2": a second hidden bias added to b (b_ih + b_hh, as nn.RNN has, e.g. two nn.Linear layers)
+ALL_ROLES = ROLES + ("b2",)
 GOOD = ["The", "movie", "is", "good"]
 BAD = ["The", "movie", "is", "bad"]
 TRAIN = [(GOOD, 1), (BAD, 0)]  # the seed's train_data
@@ -311,10 +313,11 @@ def _assignments(leaves: list[Leaf], model: Model, m_min: int) -> list[dict[str,
                 "b": lambda s: s in ((n, 1), (n,)), "W_out": lambda s: s == (2, n),
                 "b_out": lambda s: s in ((2, 1), (2,))}
         options = [[i for i, s in enumerate(shapes) if fits[role](s)] if needs[role] else [None] for role in ROLES]
+        options.append([None] + (options[2] if needs["b"] else []))
         for combo in itertools.product(*options):
             used = [c for c in combo if c is not None]
-            if len(used) == len(set(used)):
-                out.append(dict(zip(ROLES, combo)))
+            if len(used) == len(set(used)) and (combo[5] is None or combo[5] > combo[2]):
+                out.append(dict(zip(ALL_ROLES, combo)))
                 if len(out) > 64:
                     return out
     return out
@@ -323,10 +326,17 @@ def _assignments(leaves: list[Leaf], model: Model, m_min: int) -> list[dict[str,
 def _params(leaves: list[Leaf], roles: dict) -> dict:
     P = {}
     for role, i in roles.items():
-        if i is not None:
+        if i is not None and role != "b2":
             v = leaves[i].effective
             P[role] = v.reshape(-1) if role in ("b", "b_out") else v
+    if roles.get("b2") is not None and "b" in P:
+        P["b"] = P["b"] + leaves[roles["b2"]].effective.reshape(-1)
     return P
+
+
+def _role_leaves(roles: dict) -> list[tuple[str, int, str]]:
+    """(role, leaf index, role whose gradient it receives) for every assigned role."""
+    return [(role, i, "b" if role == "b2" else role) for role, i in roles.items() if i is not None]
 
 
 def _batches(vocab: dict) -> list[list]:
@@ -346,17 +356,17 @@ def _grads_match(model: Model, leaves: list[Leaf], roles: dict, P: dict, batch: 
     """(explained, accumulated): the recorded .grad is the grader's gradient, or the grader's
     gradient added to what .grad held before this backward() (gradients not reset)."""
     G = _gradients(model, P, batch, n)
+    targets = [(leaves[i], G[source]) for _, i, source in _role_leaves(roles) if source in G]
     fresh = True
-    for role, g in G.items():
-        rec = leaves[roles[role]].effective_grad
+    for leaf, g in targets:
+        rec = leaf.effective_grad
         if rec is None or not _close(rec, g):
             fresh = False
             break
     if fresh:
         return True, False
     stale = False
-    for role, g in G.items():
-        leaf = leaves[roles[role]]
+    for leaf, g in targets:
         rec, old = leaf.effective_grad, leaf.effective_held
         if rec is None:
             return False, False
@@ -452,7 +462,7 @@ def init_weights(ctx):
     unused = [r for r in ROLES if r not in leaves]
     n = leaves["W_out"].value.shape[1]
     expected = f"W ({n}, {n}); U ({n}, m); b ({n}, 1); W_out (2, {n}); b_out (2, 1)"
-    seen = "; ".join(f"{r} {tuple(leaves[r].value.shape)}" for r in ROLES if r in leaves)
+    seen = "; ".join(f"{r} {tuple(leaves[r].value.shape)}" for r in ALL_ROLES if r in leaves)
     note = f" ({', '.join(unused)} not used by the forward pass: see forward)" if unused else ""
     yield Check.ok(name_shapes, 2, expected=expected,
                    observed=f"{seen} at the first loss.backward(), identified by the gradients they receive{note}")
