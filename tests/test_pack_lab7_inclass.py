@@ -99,6 +99,7 @@ def test_hostile_runs_are_reported(results):
     for case in ("hostile-forge-finish", "hostile-forge-state"):
         assert "Prediction: 1" in results[case].runs[0].stdout  # forged lines were printed
         assert results[case].auto_score == 0, case
+    assert "forged steps recorded: 6" in results["hostile-forge-state"].runs[0].stdout  # it did reach the recorder
     assert results["hostile-unhook"].auto_score == 0
 
 

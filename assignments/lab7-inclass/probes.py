@@ -7,24 +7,25 @@ update with its own arithmetic, so nothing here needs to be trusted: a student w
 this module (gc, frames, sys.modules) and rewrites it can only send numbers the grader then
 has to reproduce, which is as hard as doing the work.
 
-The observation point is a natural boundary: a torch function mode installed before the
-student's code sees every `backward()` (Tensor.backward, torch.autograd.backward, or
-torch.autograd.grad). At each
+The observation point is a natural boundary: autograd's entry points (Tensor.backward,
+torch.autograd.backward, torch.autograd.grad), wrapped before the student's code runs,
+with the originals captured first. At each
 one it walks the loss's autograd graph to the leaf tensors that receive gradients (the
 student's parameters, found by behaviour, whatever they are called or wherever they live),
 and keeps their values (before) and .grad (after). The first FIRST steps and the last two are
-kept; the rest only counted. No line tracer: the cost is one Python call per torch op."""
+kept; the rest only counted. No line tracer and nothing on any other torch call: the cost
+is a graph walk and a few tiny copies per backward()."""
 import builtins
 
 import numpy as np
 import torch
-from torch.overrides import TorchFunctionMode
 
 # references taken before student code runs (it may replace builtins or torch attributes)
 _len, _id, _isinstance, _list, _tuple, _float, _getattr, _type, _all, _set, _str, _zip, _bool, _reversed = (
     builtins.len, builtins.id, builtins.isinstance, builtins.list, builtins.tuple, builtins.float,
     builtins.getattr, builtins.type, builtins.all, builtins.set, builtins.str, builtins.zip, builtins.bool,
     builtins.reversed)
+_setattr = builtins.setattr
 _enumerate = builtins.enumerate
 _Tensor = torch.Tensor
 _TENSOR_BACKWARD = torch.Tensor.backward
@@ -52,6 +53,12 @@ class _State:
         self.tail = []  # the two most recent steps
         self.last_leaves = []
         self.active = False
+        self.inside = False
+        self.known = None      # the last step's leaves, for the fast path
+        self.fast = True
+        self.fired = _set()    # ids of leaves whose .grad was accumulated in this backward()
+        self.hooks = []
+        self.hooked = _set()
 
 
 _STATE = _State()
@@ -110,17 +117,53 @@ def _roots(first):
     return []
 
 
+def _snapshot(leaves, with_held):
+    out = []
+    for v, scale in leaves:
+        held = v.grad if with_held else None
+        out.append((_clone(_detach(v)), scale, _bool(v.requires_grad), _bool(v.is_floating_point()),
+                    None if held is None else _clone(_detach(held))))
+    return out
+
+
+def _mark(tensor):
+    _STATE.fired.add(_id(tensor))
+
+
 def _on_backward(func, args, kwargs, wants_grads=False):
     """Tensor.backward / torch.autograd.backward (the gradients land in .grad), or
-    torch.autograd.grad (wants_grads: they are returned for the `inputs`)."""
+    torch.autograd.grad (wants_grads: they are returned for the `inputs`).
+
+    The first FIRST steps walk the graph before backward(). Later steps take a fast path
+    when the previous step's leaves are the same tensors (in-place updates): snapshot them,
+    run backward(), and check with their post-accumulate hooks that each received a
+    gradient; otherwise (new tensors each step) the graph is walked after backward()."""
     state = _STATE
-    leaves = _leaves_of(_roots(args[0] if args else kwargs.get("outputs" if wants_grads else "tensors")))
-    before = []
-    for v, scale in leaves:
-        held = None if wants_grads else v.grad
-        before.append((_clone(_detach(v)), scale, _bool(v.requires_grad), _bool(v.is_floating_point()),
-                       None if held is None else _clone(_detach(held))))
-    result = func(*args, **kwargs)
+    first = args[0] if args else kwargs.get("outputs" if wants_grads else "tensors")
+    fast = state.count >= FIRST and not wants_grads and state.known and state.fast
+    if fast:
+        known = state.known
+        state.fired = _set()
+        before = _snapshot(known, True)
+        result = func(*args, **kwargs)
+        leaves = known
+        if not _all(_id(v) in state.fired for v, _ in known):
+            state.fast = False  # new tensors each step: walk every graph from now on
+            leaves = _leaves_of(_roots(first))  # the graph's structure outlives backward()
+            before = _snapshot(leaves, False)
+    else:
+        leaves = _leaves_of(_roots(first))
+        before = _snapshot(leaves, not wants_grads)
+        result = func(*args, **kwargs)
+    if not wants_grads and state.fast and leaves is not state.known:
+        state.known = leaves
+        for v, _ in leaves:
+            if _id(v) not in state.hooked:
+                try:
+                    state.hooks.append(v.register_post_accumulate_grad_hook(_mark))
+                    state.hooked.add(_id(v))
+                except Exception:
+                    pass
     grads = []
     if wants_grads:
         inputs = args[1] if _len(args) > 1 else kwargs.get("inputs")
@@ -148,25 +191,33 @@ def _on_backward(func, args, kwargs, wants_grads=False):
     return result
 
 
-class _Watch(TorchFunctionMode):
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if kwargs is None:
-            kwargs = {}
-        if (func is _TENSOR_BACKWARD or func is _AUTOGRAD_BACKWARD) and _STATE.active:
-            return _on_backward(func, args, kwargs)
-        if func is _AUTOGRAD_GRAD and _STATE.active:
-            return _on_backward(func, args, kwargs, wants_grads=True)
-        return func(*args, **kwargs)
+def _wrap(original, wants_grads=False):
+    def observed(*args, **kwargs):
+        state = _STATE
+        if not state.active or state.inside:
+            return original(*args, **kwargs)
+        state.inside = True  # Tensor.backward calls torch.autograd.backward: one step, not two
+        try:
+            return _on_backward(original, args, kwargs, wants_grads)
+        finally:
+            state.inside = False
+    observed.__name__ = original.__name__
+    observed.__doc__ = original.__doc__
+    return observed
 
 
-_MODE = _Watch()
+_PATCHES = ((torch.Tensor, "backward", _TENSOR_BACKWARD, False),
+            (torch.autograd, "backward", _AUTOGRAD_BACKWARD, False),
+            (torch.autograd, "grad", _AUTOGRAD_GRAD, True))
 
 
 def install(ns=None, child=None):
-    """Called from the prelude, before the student's code runs."""
+    """Called from the prelude, before the student's code runs: the three entry points of
+    autograd are wrapped (no cost on any other torch call)."""
     _STATE.__init__()
     _STATE.active = True
-    _MODE.__enter__()
+    for owner, name, original, wants_grads in _PATCHES:
+        _setattr(owner, name, _wrap(original, wants_grads))
 
 
 def _raw_step(step):
@@ -185,10 +236,16 @@ def finish(ns=None):
     state = _STATE
     if state.active:
         state.active = False
-        try:
-            _MODE.__exit__(None, None, None)
-        except Exception:
-            pass
+        for owner, name, original, _ in _PATCHES:
+            try:
+                _setattr(owner, name, original)
+            except Exception:
+                pass
+        for handle in state.hooks:
+            try:
+                handle.remove()
+            except Exception:
+                pass
     final = []
     for v in state.last_leaves:
         try:
