@@ -282,7 +282,8 @@ def _observe(ctx) -> Observation:
         numbers = facts.get("numbers") if isinstance(facts.get("numbers"), dict) else {}
         obs.numbers = {k: v for k, v in numbers.items() if isinstance(k, str) and isinstance(v, (int, float))}
         obs.vocabs = [v for v in facts.get("vocabs") or [] if isinstance(v, dict)]
-    _explain_all(obs)
+    with np.errstate(all="ignore"):  # made-up or diverged values overflow: they just do not match
+        _explain_all(obs)
     ctx.local["obs"] = obs
     return obs
 
@@ -424,8 +425,12 @@ def _explain_all(obs: Observation) -> None:
         if ok:
             obs.model, obs.fits = model, fits
             return
-    obs.model = first.model
+    obs.model = first.model  # the steps it explains still count (a later step may have diverged)
     obs.fits = {0: first}
+    for pos in range(1, len(obs.steps)):
+        fit = _fit_step(obs.steps[pos], [first.model], [first.vocab], obs.steps[0], first.roles)
+        if fit is not None:
+            obs.fits[pos] = fit
 
 
 def _unexplained(obs: Observation) -> str:
