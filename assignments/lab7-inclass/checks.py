@@ -727,6 +727,10 @@ def predictions(ctx):
     if P is None:
         yield Check.failed(model_name, 3, expected=f"predictions {[y for _, y in TEST]}",
                            observed="no trained model could be reproduced: " + _unexplained(obs))
+    elif obs.count < 2:
+        yield Check.failed(model_name, 3, expected=f"predictions {[y for _, y in TEST]}",
+                           observed="training stopped at its first loss.backward() (see the error of the run): "
+                                    "there is no trained model", hint="make the training loop run to the end")
     else:
         vocab, n = obs.fits[0].vocab, P["W_out"].shape[1]
         values = [_logits(obs.model, P, [vocab[w] for w in words], n)[0] for words, _ in TEST]
