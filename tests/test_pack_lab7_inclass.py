@@ -106,7 +106,9 @@ def test_hostile_runs_are_reported(results):
 def test_nothing_of_the_grader_is_in_the_student_namespace(results):
     line = next(l for l in results["hostile-builtins"].runs[0].stdout.splitlines() if l.startswith("dunder globals:"))
     names = set(ast.literal_eval(line.split(":", 1)[1]))
-    assert names <= {"__name__", "__file__", "__builtins__", "__doc__"}, names
+    standard = {"__name__", "__file__", "__builtins__", "__doc__", "__spec__", "__loader__", "__package__",
+                "__annotations__", "__cached__"}  # what a module run by `python script.py` may hold
+    assert names <= standard, names - standard
     assert results["hostile-builtins"].auto_score == 20  # lying builtins/allclose change nothing
 
 
