@@ -86,7 +86,9 @@ def test_checks_are_judged_on_recomputed_gradients(results):
     """The forward verdict says what it was judged on: the student's own steps, recomputed here."""
     item = next(i for i in results["class-forward"].items if i.id == "forward")
     text = " ".join(c.observed for c in item.checks)
-    assert "recomputed each step's gradient" in text and "training steps" in text
+    assert "recomputed by the grader" in text and "s_t = tanh(W s_prev + U x_t + b)" in text
+    wrong = next(i for i in results["bug-sigmoid-helper"].items if i.id == "forward")
+    assert "s_t = sigmoid(W s_prev + U x_t + b)" in " ".join(c.observed for c in wrong.checks)
     sgd = next(i for i in results["class-forward"].items if i.id == "manual-sgd")
     assert "learning rate 0.1" in " ".join(c.observed for c in sgd.checks)
 

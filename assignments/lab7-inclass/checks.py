@@ -507,7 +507,9 @@ def init_weights(ctx):
 
 
 def _steps_text(obs: Observation) -> str:
-    return f"{len(obs.fits)} of your {obs.count} training steps"
+    if len(obs.fits) >= obs.count:
+        return f"all {obs.count} of your training steps"
+    return f"{len(obs.fits)} of your {obs.count} training steps (the first ones and the last)"
 
 
 @item("forward")
@@ -522,21 +524,34 @@ def forward(ctx):
         yield Check.failed(logits_name, 2, expected="the output layer W_out s_T + b_out", observed=why)
         return
     model = obs.model
-    how = (f"judged on {_steps_text(obs)}: the grader recomputed each step's gradient from your weights of that "
-           "moment and the training sentence; your loss.backward() produced exactly the gradients of ")
+    state, logits = _formulas(model)
+    how = (f"the gradients of {_steps_text(obs)}, recomputed by the grader from your weights at each step, are "
+           "those of ")
     drawn = _preactivation_range(obs)
     if model.state_fault is None:
-        yield Check.ok(state_name, 3, expected="tanh(W s_prev + U x_t + b)",
-                       observed=how + f"s_t = tanh(W s_prev + U x_t + b){drawn}")
+        yield Check.ok(state_name, 3, expected="s_t = tanh(W s_prev + U x_t + b)", observed=how + state + drawn)
     else:
-        yield Check.failed(state_name, 3, expected="tanh(W s_prev + U x_t + b)",
-                           observed=how + "a different hidden-state update, not tanh(W s_prev + U x_t + b)" + drawn,
+        yield Check.failed(state_name, 3, expected="s_t = tanh(W s_prev + U x_t + b)", observed=how + state + drawn,
                            hint=f"likely mistake: {model.state_fault}")
     if model.logits_fault is None:
-        yield Check.ok(logits_name, 2, expected="W_out s_T + b_out", observed=how + "logits = W_out s_T + b_out")
+        yield Check.ok(logits_name, 2, expected="logits = W_out s_T + b_out", observed=how + logits)
     else:
-        yield Check.failed(logits_name, 2, expected="W_out s_T + b_out",
-                           observed=how + "a different output layer, not W_out s_T + b_out", hint=f"likely mistake: {model.logits_fault}")
+        yield Check.failed(logits_name, 2, expected="logits = W_out s_T + b_out", observed=how + logits,
+                           hint=f"likely mistake: {model.logits_fault}")
+
+
+def _formulas(model: Model) -> tuple[str, str]:
+    """The model the grader reproduced, written out."""
+    terms = ([("W.T" if model.w_t else "W") + " s_prev"] if model.prev else []) \
+        + (["U x_t"] if model.x_in else []) + (["b"] if model.bias else [])
+    inner = " + ".join(terms) or "0"
+    act = {"identity": "", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "relu"}[model.act]
+    state = f"s_t = {act}({inner})" if act else f"s_t = {inner}"
+    if not model.keep:
+        state = f"s_t = 0 * {act or ''}({inner}) (always zero)"
+    logits = ("W_out.T" if model.wo_t else "W_out") + " s_T" + (" + b_out" if model.b_out else "")
+    logits = f"softmax({logits}) into the loss" if model.softmax else f"logits = {logits}"
+    return state, logits
 
 
 def _preactivation_range(obs: Observation) -> str:
