@@ -527,7 +527,7 @@ def forward(ctx):
     state, logits = _formulas(model)
     how = (f"the gradients of {_steps_text(obs)}, recomputed by the grader from your weights at each step, are "
            "those of ")
-    drawn = _preactivation_range(obs)
+    drawn = _preactivation_range(obs) + _ambiguity(obs)
     if model.state_fault is None:
         yield Check.ok(state_name, 3, expected="s_t = tanh(W s_prev + U x_t + b)", observed=how + state + drawn)
     else:
@@ -538,6 +538,32 @@ def forward(ctx):
     else:
         yield Check.failed(logits_name, 2, expected="logits = W_out s_T + b_out", observed=how + logits,
                            hint=f"likely mistake: {model.logits_fault}")
+
+
+def _ambiguity(obs: Observation) -> str:
+    """Other hidden-state updates that would have produced the same recorded gradients
+    (all-zero weights, say): the verdict then gives the student the benefit of the doubt."""
+    model, alike = obs.model, []
+    for other in MODELS:
+        if other == model or other.logits_fault != model.logits_fault:
+            continue
+        same = True
+        for pos, fit in obs.fits.items():
+            leaves = obs.steps[pos].leaves
+            if any(fit.roles.get(r) is None for r, needed in other.needs().items() if needed):
+                same = False
+                break
+            P = _params(leaves, fit.roles)
+            with np.errstate(all="ignore"):
+                ok, acc = _grads_match(other, leaves, fit.roles, P, fit.batch, P["W_out"].shape[1])
+            if not ok or acc != fit.accumulated:
+                same = False
+                break
+        if same:
+            alike.append(_formulas(other)[0])
+    if not alike:
+        return ""
+    return "; the recorded steps would look the same with " + " or ".join(alike[:3])
 
 
 def _formulas(model: Model) -> tuple[str, str]:
