@@ -691,7 +691,7 @@ def _update_check(obs: Observation, pairs: list[int], tol: dict) -> Check:
         return Check.ok(name, 3, expected=expected,
                         observed=f"{len(rows)} observed parameter updates on {len(pairs)} consecutive steps all follow "
                                  f"the rule (learning rate {lr:g}), each with a gradient the grader reproduced")
-    never = sorted(needs - moved, key=ROLES.index)
+    never = sorted(needs - moved, key=ALL_ROLES.index)
     hint = None
     if never:
         hint = " ".join(f"add `{r} -= learning_rate * {r}.grad` to the update." for r in never)
