@@ -1,6 +1,7 @@
 """Golden submissions of lab7-inclass: each gets exactly the score in its expected.json."""
 from __future__ import annotations
 
+import ast
 import json
 
 import pytest
@@ -9,11 +10,13 @@ from conftest import ROOT, assert_expected, grade_examples
 
 PACK = "lab7-inclass"
 CASES = sorted(p.name for p in (ROOT / "submissions" / PACK).iterdir() if (p / "expected.json").exists())
+CORRECT = [c for c in CASES if json.loads((ROOT / "submissions" / PACK / c / "expected.json").read_text())["total"] == 20]
 
 
 @pytest.fixture(scope="module")
 def results():
-    # 20 s is ample for the traced reference (~6 s) and stops the infinite loop sooner
+    # 20 s is ample for the reference (~0.2 s of training on an idle machine, a few seconds
+    # under load) and stops the infinite loop sooner
     return grade_examples(PACK, timeout=20)
 
 
@@ -60,7 +63,32 @@ def test_teaching_messages_name_the_mistake(results):
     assert "leaf" in hints("non-leaf", "init-weights")
     assert "torch.optim" in hints("optim", "manual-sgd")
     assert "RNNCell" in hints("nn-rnn", "forward")
+    # the same mistakes written in other styles get the same diagnosis
+    assert "sigmoid" in hints("bug-sigmoid-helper", "forward")
+    assert "bias b is missing" in hints("bug-class-no-b", "forward")
+    assert "previous state" in hints("bug-ignore-prev", "forward")
+    assert "ReLU" in hints("bug-relu-list", "forward")
+    assert "softmax" in hints("bug-softmax-loss", "forward")
+    assert "AFTER the update" in hints("bug-zero-before-update", "manual-sgd")
+    assert "zeros" in " ".join(c.observed for i in results["zeros-init"].items for c in i.checks)
 
+
+def test_the_style_corpus_is_wide_and_fully_graded(results):
+    """At least 15 correct programs in distinct styles, each with every auto point."""
+    assert len(CORRECT) >= 15, CORRECT
+    for case in CORRECT:
+        assert results[case].auto_score == 20, case
+
+
+def test_checks_are_judged_on_recomputed_gradients(results):
+    """The forward verdict says what it was judged on: the student's own steps, recomputed here."""
+    item = next(i for i in results["class-forward"].items if i.id == "forward")
+    text = " ".join(c.observed for c in item.checks)
+    assert "recomputed by the grader" in text and "s_t = tanh(W s_prev + U x_t + b)" in text
+    wrong = next(i for i in results["bug-sigmoid-helper"].items if i.id == "forward")
+    assert "s_t = sigmoid(W s_prev + U x_t + b)" in " ".join(c.observed for c in wrong.checks)
+    sgd = next(i for i in results["class-forward"].items if i.id == "manual-sgd")
+    assert "learning rate 0.1" in " ".join(c.observed for c in sgd.checks)
 
 def test_hostile_runs_are_reported(results):
     assert results["hostile-loop"].runs[0].status == "timeout"
@@ -68,6 +96,20 @@ def test_hostile_runs_are_reported(results):
     forged = results["hostile-forge"]
     assert "score" in forged.runs[0].stdout  # the forged JSON is shown as output ...
     assert forged.auto_score == 12  # ... and trusted for nothing
+    for case in ("hostile-forge-finish", "hostile-forge-state"):
+        assert "Prediction: 1" in results[case].runs[0].stdout  # forged lines were printed
+        assert results[case].auto_score == 0, case
+    assert "forged steps recorded: 6" in results["hostile-forge-state"].runs[0].stdout  # it did reach the recorder
+    assert results["hostile-unhook"].auto_score == 0
+
+
+def test_nothing_of_the_grader_is_in_the_student_namespace(results):
+    line = next(l for l in results["hostile-builtins"].runs[0].stdout.splitlines() if l.startswith("dunder globals:"))
+    names = set(ast.literal_eval(line.split(":", 1)[1]))
+    standard = {"__name__", "__file__", "__builtins__", "__doc__", "__spec__", "__loader__", "__package__",
+                "__annotations__", "__cached__"}  # what a module run by `python script.py` may hold
+    assert names <= standard, names - standard
+    assert results["hostile-builtins"].auto_score == 20  # lying builtins/allclose change nothing
 
 
 def test_results_are_plain_gradescope_json(results, tmp_path):

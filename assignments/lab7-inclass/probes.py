@@ -1,217 +1,270 @@
 """Child-side helpers for lab7-inclass: they observe, they never judge.
 
-Shipped into the sandbox as text. No expected values, no reference code."""
-import ast
-import sys
+Shipped into the sandbox as text and loaded before the student's code. No expected values,
+no reference code, nothing in the student's namespace. What they send back are raw tensors
+(each backward()'s parameters and gradients); the grader recomputes every gradient and every
+update with its own arithmetic, so nothing here needs to be trusted: a student who reaches
+this module (gc, frames, sys.modules) and rewrites it can only send numbers the grader then
+has to reproduce, which is as hard as doing the work.
+
+The observation point is a natural boundary: autograd's entry points (Tensor.backward,
+torch.autograd.backward, torch.autograd.grad), wrapped before the student's code runs,
+with the originals captured first. At each
+one it walks the loss's autograd graph to the leaf tensors that receive gradients (the
+student's parameters, found by behaviour, whatever they are called or wherever they live),
+and keeps their values (before) and .grad (after). The first FIRST steps and the last two are
+kept; the rest only counted. No line tracer and nothing on any other torch call: the cost
+is a graph walk and a few tiny copies per backward()."""
+import builtins
 
 import numpy as np
 import torch
 
-PARAMS = ("W", "U", "b", "W_out", "b_out")
-MAX_EVENTS = 60  # updates kept per parameter: plenty to judge the rule, small on the wire
+# references taken before student code runs (it may replace builtins or torch attributes)
+_len, _id, _isinstance, _list, _tuple, _float, _getattr, _type, _all, _set, _str, _zip, _bool, _reversed = (
+    builtins.len, builtins.id, builtins.isinstance, builtins.list, builtins.tuple, builtins.float,
+    builtins.getattr, builtins.type, builtins.all, builtins.set, builtins.str, builtins.zip, builtins.bool,
+    builtins.reversed)
+_setattr = builtins.setattr
+_enumerate = builtins.enumerate
+_Tensor = torch.Tensor
+_TENSOR_BACKWARD = torch.Tensor.backward
+_AUTOGRAD_BACKWARD = torch.autograd.backward
+_AUTOGRAD_GRAD = torch.autograd.grad
+_detach = torch.Tensor.detach
+_clone = torch.Tensor.clone
+_to_numpy = torch.Tensor.numpy
+_float_t = torch.Tensor.float
+_np_array = np.array
+
+FIRST = 6        # first backward() steps kept in full
+MAX_LEAVES = 12  # leaves kept per step (the model has five)
+MAX_NODES = 2000  # graph nodes walked per backward (a 4-word sentence has ~40)
 
 
-def _copy(value):
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone()
-    return None
+def _arr(t):
+    return _np_array(_to_numpy(_float_t(_detach(t))), copy=True)
 
 
-def describe(value):
-    """Plain facts about a would-be parameter."""
-    if not isinstance(value, torch.Tensor):
-        return {"is_tensor": False, "type": type(value).__name__}
-    return {"is_tensor": True, "shape": list(value.shape), "dtype": str(value.dtype).replace("torch.", ""),
-            "is_leaf": bool(value.is_leaf), "requires_grad": bool(value.requires_grad),
-            "floating": bool(value.is_floating_point()), "values": value.detach().cpu().float().numpy().copy()}
+class _State:
+    def __init__(self):
+        self.count = 0
+        self.first = []
+        self.tail = []  # the two most recent steps
+        self.last_leaves = []
+        self.active = False
+        self.inside = False
+        self.known = None      # the last step's leaves, for the fast path
+        self.fast = True
+        self.fired = _set()    # ids of leaves whose .grad was accumulated in this backward()
+        self.hooks = []
+        self.hooked = _set()
 
 
-class Recorder:
-    """Watches the student's own training: a snapshot of the parameters at the first
-    backward(), every change of a parameter's value with the gradient it had at that
-    moment, and whether gradients were reset before each later backward()."""
-
-    def __init__(self, ns, student_files):
-        self.ns = ns
-        self.files = student_files
-        self.init = None
-        self.backwards = 0
-        self.resets = []  # per backward after an update: {name: max |grad| before it}
-        self.updates = {name: [] for name in PARAMS}
-        self.update_counts = {name: 0 for name in PARAMS}
-        self.updates_since_backward = 0
-        self.grad_max = {name: 0.0 for name in PARAMS}  # largest |grad| any backward() produced
-        self.last = {}
-        self.active = True
-
-    # -- backward hook --------------------------------------------------------------
-    def before_backward(self):
-        self.check_changes()
-        if self.init is None:
-            self.init = {name: describe(self.ns.get(name)) for name in PARAMS}
-        if self.backwards and self.updates_since_backward:
-            leftovers = {}
-            for name in PARAMS:
-                value = self.ns.get(name)
-                grad = getattr(value, "grad", None) if isinstance(value, torch.Tensor) else None
-                leftovers[name] = None if grad is None else float(grad.detach().abs().max())
-            if len(self.resets) < MAX_EVENTS:
-                self.resets.append(leftovers)
-        self.backwards += 1
-        self.updates_since_backward = 0
-        self.remember_all()
-
-    def after_backward(self):
-        for name in PARAMS:
-            value = self.ns.get(name)
-            grad = getattr(value, "grad", None) if isinstance(value, torch.Tensor) else None
-            if grad is not None:
-                self.grad_max[name] = max(self.grad_max[name], float(grad.detach().abs().max()))
-
-    def remember_all(self):
-        for name in PARAMS:
-            value = self.ns.get(name)
-            self.last[name] = (value, _copy(value))
-
-    # -- line tracer ----------------------------------------------------------------
-    def check_changes(self):
-        if not self.last:
-            return
-        for name in PARAMS:
-            value = self.ns.get(name)
-            old_obj, old_copy = self.last.get(name, (None, None))
-            if not isinstance(value, torch.Tensor) or old_copy is None:
-                self.last[name] = (value, _copy(value))
-                continue
-            same_obj = value is old_obj
-            if same_obj and value.shape == old_copy.shape and torch.equal(value.detach(), old_copy):
-                continue
-            grad = getattr(old_obj, "grad", None)
-            lr = self.ns.get("learning_rate")
-            self.update_counts[name] += 1
-            self.updates_since_backward += 1
-            if len(self.updates[name]) < MAX_EVENTS and value.shape == old_copy.shape:
-                self.updates[name].append({
-                    "before": old_copy.float().numpy(), "after": value.detach().float().numpy().copy(),
-                    "grad": None if grad is None else grad.detach().float().numpy().copy(),
-                    "lr": float(lr) if isinstance(lr, (int, float)) else None,
-                    "dtype": str(value.dtype).replace("torch.", ""), "rebound": not same_obj})
-            self.last[name] = (value, _copy(value))
-
-    def tracer(self, frame, event, arg):
-        if frame.f_code.co_filename not in self.files:
-            return None
-        return self.local_tracer
-
-    def local_tracer(self, frame, event, arg):
-        if self.active and self.backwards:
-            self.check_changes()
-        return self.local_tracer
-
-    def summary(self):
-        self.check_changes()
-        return {"init": self.init, "backwards": self.backwards, "resets": self.resets,
-                "updates": {name: _stack(events) for name, events in self.updates.items()},
-                "update_counts": self.update_counts, "grad_max": self.grad_max}
+_STATE = _State()
 
 
-def _stack(events):
-    """Events of one parameter as a few stacked arrays: cheap to send (3 blobs, not 3 per event)."""
-    if not events:
-        return None
-    shape = events[0]["before"].shape
-    events = [e for e in events if e["before"].shape == shape and e["after"].shape == shape]
-    nan = np.full(shape, np.nan, dtype=np.float32)
-    return {"before": np.stack([e["before"] for e in events]), "after": np.stack([e["after"] for e in events]),
-            "grad": np.stack([e["grad"] if e["grad"] is not None and e["grad"].shape == shape else nan
-                              for e in events]),
-            "lr": [e["lr"] for e in events], "rebound": [e["rebound"] for e in events]}
+def _leaves_of(roots):
+    """Leaf tensors reached from the loss's graph (AccumulateGrad nodes), in discovery
+    order, with the scale of a leaf that is only used multiplied by a constant
+    (`torch.randn(..., requires_grad=True) * 0.01`: the student's tensor is not a leaf)."""
+    found, consumers, seen = [], {}, _set()
+    stack = [(r, None) for r in roots if r is not None]
+    walked = 0
+    while stack and walked < MAX_NODES:
+        node, parent = stack.pop()
+        walked += 1
+        variable = _getattr(node, "variable", None)
+        if variable is not None:
+            key = _id(variable)
+            consumers.setdefault(key, []).append(parent)
+            if key not in seen:
+                seen.add(key)
+                found.append(variable)
+            continue
+        if _id(node) in seen:
+            continue
+        seen.add(_id(node))
+        for child, _ in _reversed(_tuple(node.next_functions)):
+            if child is not None:
+                stack.append((child, node))
+    out = []
+    for variable in found[:MAX_LEAVES]:
+        scale = None
+        parents = consumers.get(_id(variable), [])
+        if parents and _all(p is not None and _type(p).__name__ in ("MulBackward0", "DivBackward0") for p in parents):
+            factors = _set()
+            for p in parents:
+                other = None
+                try:
+                    other = p._saved_other
+                except Exception:
+                    other = None
+                if _isinstance(other, _Tensor) and other.dim() == 0:
+                    value = _float(other)
+                    factors.add(value if _type(p).__name__ == "MulBackward0" else 1.0 / value if value else 0.0)
+            if _len(factors) == 1:
+                scale = factors.pop()
+        out.append((variable, scale))
+    return out
 
 
-def install(ns, child):
-    """Called from the prelude before the student's code runs."""
-    recorder = Recorder(ns, child.student_files)
-    original = torch.Tensor.backward
-    original_fn = torch.autograd.backward
+def _roots(first):
+    if _isinstance(first, _Tensor):
+        return [first.grad_fn]
+    if _isinstance(first, (_list, _tuple)):
+        return [t.grad_fn for t in first if _isinstance(t, _Tensor)]
+    return []
 
-    def backward(self, *args, **kwargs):
-        recorder.before_backward()
+
+def _snapshot(leaves, with_held):
+    out = []
+    for v, scale in leaves:
+        held = v.grad if with_held else None
+        out.append((_clone(_detach(v)), scale, _bool(v.requires_grad), _bool(v.is_floating_point()),
+                    None if held is None else _clone(_detach(held))))
+    return out
+
+
+def _mark(tensor):
+    _STATE.fired.add(_id(tensor))
+
+
+def _on_backward(func, args, kwargs, wants_grads=False):
+    """Tensor.backward / torch.autograd.backward (the gradients land in .grad), or
+    torch.autograd.grad (wants_grads: they are returned for the `inputs`).
+
+    The first FIRST steps walk the graph before backward(). Later steps take a fast path
+    when the previous step's leaves are the same tensors (in-place updates): snapshot them,
+    run backward(), and check with their post-accumulate hooks that each received a
+    gradient; otherwise (new tensors each step) the graph is walked after backward()."""
+    state = _STATE
+    first = args[0] if args else kwargs.get("outputs" if wants_grads else "tensors")
+    fast = state.count >= FIRST and not wants_grads and state.known and state.fast
+    if fast:
+        known = state.known
+        state.fired = _set()
+        before = _snapshot(known, True)
+        result = func(*args, **kwargs)
+        leaves = known
+        if not _all(_id(v) in state.fired for v, _ in known):
+            state.fast = False  # new tensors each step: walk every graph from now on
+            leaves = _leaves_of(_roots(first))  # the graph's structure outlives backward()
+            before = _snapshot(leaves, False)
+    else:
+        leaves = _leaves_of(_roots(first))
+        before = _snapshot(leaves, not wants_grads)
+        result = func(*args, **kwargs)
+    if not wants_grads and state.fast and leaves is not state.known:
+        state.known = leaves
+        for v, _ in leaves:
+            if _id(v) not in state.hooked:
+                try:
+                    state.hooks.append(v.register_post_accumulate_grad_hook(_mark))
+                    state.hooked.add(_id(v))
+                except Exception:
+                    pass
+    grads = []
+    if wants_grads:
+        inputs = args[1] if _len(args) > 1 else kwargs.get("inputs")
+        inputs = [inputs] if _isinstance(inputs, _Tensor) else _list(inputs or [])
+        returned = {}
+        for t, g in _zip(inputs, result if _isinstance(result, (_list, _tuple)) else [result]):
+            if _isinstance(g, _Tensor):
+                returned[_id(t)] = g
+        for v, _ in leaves:
+            g = returned.get(_id(v))
+            grads.append(None if g is None else _clone(_detach(g)))
+    else:
+        for v, _ in leaves:
+            g = v.grad
+            grads.append(None if g is None else _clone(_detach(g)))
+    step = {"index": state.count, "leaves": [(b[0], g, b[1], b[2], b[3], b[4]) for b, g in _zip(before, grads)]}
+    state.count += 1
+    if _len(state.first) < FIRST:
+        state.first.append(step)
+    else:
+        state.tail.append(step)
+        if _len(state.tail) > 2:
+            del state.tail[0]
+    state.last_leaves = [v for v, _ in leaves]
+    return result
+
+
+def _wrap(original, wants_grads=False):
+    def observed(*args, **kwargs):
+        state = _STATE
+        if not state.active or state.inside:
+            return original(*args, **kwargs)
+        state.inside = True  # Tensor.backward calls torch.autograd.backward: one step, not two
         try:
-            return original(self, *args, **kwargs)
+            return _on_backward(original, args, kwargs, wants_grads)
         finally:
-            recorder.after_backward()
+            state.inside = False
+    observed.__name__ = original.__name__
+    observed.__doc__ = original.__doc__
+    return observed
 
-    def autograd_backward(*args, **kwargs):
-        recorder.before_backward()
+
+_PATCHES = ((torch.Tensor, "backward", _TENSOR_BACKWARD, False),
+            (torch.autograd, "backward", _AUTOGRAD_BACKWARD, False),
+            (torch.autograd, "grad", _AUTOGRAD_GRAD, True))
+
+
+def install(ns=None, child=None):
+    """Called from the prelude, before the student's code runs: the three entry points of
+    autograd are wrapped (no cost on any other torch call)."""
+    _STATE.__init__()
+    _STATE.active = True
+    for owner, name, original, wants_grads in _PATCHES:
+        _setattr(owner, name, _wrap(original, wants_grads))
+
+
+def _raw_step(step):
+    leaves = []
+    for value, grad, scale, requires_grad, floating, held in step["leaves"]:
+        leaves.append({"value": _arr(value), "grad": None if grad is None else _arr(grad),
+                       "held": None if held is None else _arr(held),
+                       "scale": scale, "requires_grad": requires_grad, "floating": floating,
+                       "dtype": _str(value.dtype).replace("torch.", "")})
+    return {"index": step["index"], "leaves": leaves}
+
+
+def finish(ns=None):
+    """Raw observations for the grader: the kept steps and, for the last step's leaf
+    tensors, their values when the script ended (the trained weights of an in-place update)."""
+    state = _STATE
+    if state.active:
+        state.active = False
+        for owner, name, original, _ in _PATCHES:
+            try:
+                _setattr(owner, name, original)
+            except Exception:
+                pass
+        for handle in state.hooks:
+            try:
+                handle.remove()
+            except Exception:
+                pass
+    final = []
+    for v in state.last_leaves:
         try:
-            return original_fn(*args, **kwargs)
-        finally:
-            recorder.after_backward()
-
-    torch.Tensor.backward = backward
-    torch.autograd.backward = autograd_backward
-    sys.settrace(recorder.tracer)
-    ns["__rnngrade_recorder__"] = recorder
-    return recorder
+            final.append(_arr(v))
+        except Exception:
+            final.append(None)
+    return {"count": state.count, "steps": [_raw_step(s) for s in state.first + state.tail], "final": final}
 
 
-def finish(ns):
-    sys.settrace(None)
-    recorder = ns.get("__rnngrade_recorder__")
-    if recorder is None:
-        return None
-    recorder.active = False
-    return recorder.summary()
-
-
-# -- running the student's own statements ---------------------------------------------
-
-
-def run_statement(ns, source, lineno, filename, bind, want):
-    """Execute one statement of the student's file in the student's namespace with the
-    grader's bindings, read `want`, and put the namespace back as it was."""
-    tree = ast.parse(source)
-    ast.increment_lineno(tree, lineno - 1)
-    code = compile(tree, filename, "exec")
-    missing = object()
-    saved = {k: ns.get(k, missing) for k in list(bind) + list(want)}
-    try:
-        ns.update(bind)
-        exec(code, ns)
-        return {k: ns.get(k) for k in want}
-    finally:
-        for key, value in saved.items():
-            if value is missing:
-                ns.pop(key, None)
-            else:
-                ns[key] = value
-
-
-def onehot(ns, word):
-    fn = ns.get("word_to_onehot")
-    if callable(fn):
-        return fn(word)
-    vocab = ns["vocab"]
-    vec = torch.zeros(len(vocab), 1)
-    vec[vocab[word]] = 1.0
-    return vec
-
-
-def predict(ns, state_stmt, logits_stmt, filename, state_bind_names, sentences, n, logits_bind_names=None):
-    """The student's own forward statements, run with the student's trained weights."""
-    logits_out = []
-    for sentence in sentences:
-        s_prev = torch.zeros(n, 1)
-        s_t = s_prev
-        for word in sentence:
-            x = onehot(ns, word)
-            bind = {"s_prev": s_prev}
-            for name, kind in state_bind_names.items():
-                bind[name] = {"x": x, "xs": [x] * 8, "s": s_prev}[kind]
-            s_t = run_statement(ns, state_stmt[0], state_stmt[1], filename, bind, ["s_t"])["s_t"]
-            s_prev = s_t
-        bind = {"s_t": s_t, "s_prev": s_t}
-        bind.update({name: s_t for name in (logits_bind_names or {})})
-        out = run_statement(ns, logits_stmt[0], logits_stmt[1], filename, bind, ["logits"])["logits"]
-        logits_out.append(out.detach().float().reshape(-1).numpy() if isinstance(out, torch.Tensor) else None)
-    return logits_out
+def globals_facts(ns):
+    """Raw values the grader may use as hints: numbers and word->index dicts of the script."""
+    out = {"numbers": {}, "vocabs": []}
+    for key, value in _list(ns.items())[:500]:
+        if _type(value) in (int, float) and _isinstance(key, _str) and _len(key) < 40:
+            out["numbers"][key] = value
+        elif _type(value) is dict and 0 < _len(value) <= 50 and _len(out["vocabs"]) < 5:
+            if _all(_type(k) is str and _type(v) is int for k, v in value.items()):
+                out["vocabs"].append({k: v for k, v in value.items()})
+        elif _type(value) in (list, tuple) and 0 < _len(value) <= 50 and _len(out["vocabs"]) < 5:
+            if _all(_type(w) is str for w in value):  # a vocabulary list: word -> its position
+                out["vocabs"].append({w: i for i, w in _enumerate(value)})
+    return out
