@@ -306,6 +306,11 @@ def test_sweep_kills_a_uids_processes_and_removes_its_files_in_shared_tmp():
         os.setsid()
         time.sleep(60)
         os._exit(0)
+    # the sweep can only kill what already runs as the uid: wait for the switch (a loaded
+    # machine may not have scheduled the child yet)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and f"\t{uid}\t" not in Path(f"/proc/{pid}/status").read_text():
+        time.sleep(0.01)
     confine.sweep(uid)
     assert os.waitpid(pid, 0)[1] == 9  # SIGKILL
     assert not any(p.exists() for p in left)
