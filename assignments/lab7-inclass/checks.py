@@ -271,10 +271,15 @@ def _parse(raw) -> Observation:
 def _observe(ctx) -> Observation:
     if "obs" in ctx.local:
         return ctx.local["obs"]
+    if "lost" in ctx.local:  # every item that needs the run says why it is gone (the envelope words it)
+        raise ctx.local["lost"]
     run = ctx.run("main", prelude=PRELUDE)
     try:
         out = run.probe("rec = probes.finish()\nfacts = probes.globals_facts(child.ns)", want=["rec", "facts"])
-    except (StudentRaised, SandboxLost) as exc:
+    except SandboxLost as exc:
+        ctx.local["lost"] = exc
+        raise
+    except StudentRaised as exc:
         obs = Observation(error=f"the run could not be read back ({type(exc).__name__})")
     else:
         obs = _parse(out.get("rec"))

@@ -70,8 +70,9 @@ if ! "$VPY" -c 'import tomllib' 2>/dev/null; then pip install tomli || die "pip 
 pip install --no-deps --no-build-isolation -e . || die "pip could not install the rnngrade engine"
 
 # 2b. libseccomp: the fallback sandbox's syscall filter (pyseccomp loads libseccomp.so.2)
-if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
+if ! "$VPY" -c 'import pyseccomp' >/dev/null 2>&1; then
   apt_install libseccomp2 || die "libseccomp2 is missing and apt-get could not install it (the sandbox needs it)"
+  "$VPY" -c 'import pyseccomp' || die "pyseccomp cannot load libseccomp.so.2 (the sandbox needs it)"
 fi
 
 # 3. bubblewrap: the strongest sandbox where the container allows namespaces. Optional:
