@@ -7,12 +7,34 @@ import codecs
 import fnmatch
 import io
 import re
+import sys
+import threading
 import tokenize
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from grader.packs import PackSpec
+
+
+def _serialise_ast_parse() -> None:
+    """CPython before 3.12 keeps the AST converter's recursion depth in state shared by all
+    threads, so two batch threads parsing student sources at once can fail with "SystemError:
+    AST constructor recursion depth mismatch" (CPython gh-106905) -- a grader error on a
+    correct submission. Parsing is cheap next to a run: one lock for the whole process."""
+    if sys.version_info >= (3, 12) or getattr(ast.parse, "_rnngrade_locked", False):
+        return
+    lock, parse = threading.RLock(), ast.parse
+
+    def locked_parse(*args, **kwargs):
+        with lock:
+            return parse(*args, **kwargs)
+
+    locked_parse._rnngrade_locked = True
+    ast.parse = locked_parse
+
+
+_serialise_ast_parse()
 
 MAX_SOURCE_BYTES = 2 << 20
 
