@@ -138,8 +138,10 @@ def cmd_grade(args) -> int:
 
     load_pack(args.pack)  # unknown pack: exit 2 before anything else
     out = args.out or Path("grading") / args.pack
+    # --cluster: each worker finds its own data folder unless --data-dir names one (on the workers)
+    data_dir = (Path(args.data_dir) if args.data_dir else None) if args.cluster else _data_dir(args.data_dir)
     batch = grade_batch(pack_id=args.pack, paths=args.paths, jobs=max(1, args.jobs), timeout=args.timeout,
-                        data_dir=_data_dir(args.data_dir), manual=args.manual, mode=args.train or "budget",
+                        data_dir=data_dir, manual=args.manual, mode=args.train or "budget",
                         seed=args.seed, progress=_progress(True), cluster=args.cluster)
     for path, reason in batch.failures:
         print(f"rnngrade: {reason}", file=sys.stderr)

@@ -108,7 +108,7 @@ def worker_info(pack_id: str, data_dir: str | None, level: str) -> dict:
     from grader import sandbox
     from grader.packs import load_pack, requirement_problems
 
-    info["problems"] += requirement_problems(load_pack(pack_id).spec, Path(data_dir) if data_dir else None)
+    info["problems"] += requirement_problems(load_pack(pack_id).spec, _worker_data_dir(data_dir))
     try:
         sandbox._check_level(level)
         if level == "bubblewrap":
@@ -119,6 +119,16 @@ def worker_info(pack_id: str, data_dir: str | None, level: str) -> dict:
     except sandbox.SandboxUnavailable as exc:
         info["problems"].append(f"cannot confine student code at the launcher's level {level}: {exc}")
     return info
+
+
+def _worker_data_dir(value: str | None) -> Path | None:
+    """--data-dir as given on the launcher (a folder on the workers), else the worker's own
+    RNNGRADE_DATA / cache, as a local run on that machine would use."""
+    try:
+        from grader.data import resolve_data_dir
+    except ImportError:
+        return Path(value) if value else None
+    return resolve_data_dir(value)
 
 
 def _worker_threads() -> int:
@@ -182,7 +192,7 @@ def grade_remote(task: dict) -> dict:
         worker = pool.acquire()
         try:
             result = grade_submission(pack, submission, worker=worker, seed=task["seed"], mode=task["mode"],
-                                      data_dir=Path(task["data_dir"]) if task["data_dir"] else None,
+                                      data_dir=_worker_data_dir(task["data_dir"]),
                                       timeout=task["timeout"], memo=memo,
                                       manual_scores={task["student"]: task["manual"]},
                                       public_only=task["public_only"])

@@ -33,7 +33,8 @@ KILL_CASES = ["reference", "wrong-sign", "bug-relu-list", "non-leaf", "hostile-e
 
 
 def _env(**extra) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), **extra)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.update(extra)
     if SHARED_DATA.is_dir():
         env.setdefault("RNNGRADE_DATA", str(SHARED_DATA))
     return env
@@ -41,7 +42,7 @@ def _env(**extra) -> dict:
 
 def _start(cmd: list[str], log: Path, **env) -> subprocess.Popen:
     # its own session: teardown ends the worker and the sandbox processes it started, and no other
-    return subprocess.Popen(cmd, stdout=open(log, "wb"), stderr=subprocess.STDOUT, cwd=ROOT,
+    return subprocess.Popen(cmd, stdout=open(log, "wb"), stderr=subprocess.STDOUT, cwd=log.parent,
                             env=_env(**env), start_new_session=True)
 
 
@@ -200,25 +201,35 @@ def test_unreachable_scheduler_is_one_line_and_exit_1(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_worker_without_the_pack_is_refused_by_name(cluster, tmp_path):
+def test_workers_without_the_pack_or_with_other_code_are_refused_by_name(cluster, tmp_path):
+    import shutil
+
     from grader.cluster import vet_workers
     from grader.sandbox import confinement_level
 
     home = tmp_path / "home"
     (home / "assignments").mkdir(parents=True)  # a grader install whose assignments lack the pack
-    stray = _worker(cluster["address"], "stray", tmp_path / "stray.log", RNNGRADE_HOME=str(home))
+    other = tmp_path / "other"  # another rnngrade: the same package, one line changed
+    shutil.copytree(ROOT / "grader", other / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    with open(other / "grader" / "score.py", "a") as fh:
+        fh.write("\n# a later release\n")
+    strays = [_worker(cluster["address"], "no-pack", tmp_path / "no-pack.log", RNNGRADE_HOME=str(home)),
+              _worker(cluster["address"], "other-code", tmp_path / "other-code.log",
+                      PYTHONPATH=str(other), RNNGRADE_HOME=str(ROOT))]
     try:
         with _client(cluster["address"]) as client:
             deadline = time.monotonic() + 60
-            while "stray" not in _workers_by_name(client) and time.monotonic() < deadline:
+            while not {"no-pack", "other-code"} <= set(_workers_by_name(client)) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            address = _workers_by_name(client)["stray"]
+            names = _workers_by_name(client)
             good, refused = vet_workers(client, PACK, None, confinement_level())
-        assert address not in good
-        assert any(address in line and f"it has no pack {PACK}" in line for line in refused), refused
+        assert names["no-pack"] not in good and names["other-code"] not in good
+        assert any(names["no-pack"] in line and f"it has no pack {PACK}" in line for line in refused), refused
+        assert any(names["other-code"] in line and "it runs other rnngrade code" in line for line in refused), refused
         assert good, "the ordinary workers were refused too"
     finally:
-        _stop(stray)
+        for stray in strays:
+            _stop(stray)
 
 
 def test_results_travel_as_plain_data(local):
