@@ -133,6 +133,7 @@ def test_cluster_scores_equal_a_local_run_at_the_same_seed(cluster, local, tmp_p
         assert got == want, f"{case}: cluster {got} != local {want}"
         data = json.loads((out / case / "results.json").read_text())
         assert data["extra_data"]["seed"] == SEED
+        assert data["extra_data"]["sandbox"] == local[case].sandbox  # the same confinement level
         # every check's text (expected / observed / hints) as a local run writes it
         write_results_json(local[case], tmp_path / f"{case}.json")
         assert data["tests"] == json.loads((tmp_path / f"{case}.json").read_text())["tests"], case
@@ -201,7 +202,7 @@ def test_unreachable_scheduler_is_one_line_and_exit_1(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_workers_without_the_pack_or_with_other_code_are_refused_by_name(cluster, tmp_path):
+def test_workers_without_the_pack_other_code_or_weaker_sandbox_are_refused_by_name(cluster, tmp_path):
     import shutil
 
     from grader.cluster import vet_workers
@@ -216,16 +217,24 @@ def test_workers_without_the_pack_or_with_other_code_are_refused_by_name(cluster
     strays = [_worker(cluster["address"], "no-pack", tmp_path / "no-pack.log", RNNGRADE_HOME=str(home)),
               _worker(cluster["address"], "other-code", tmp_path / "other-code.log",
                       PYTHONPATH=str(other), RNNGRADE_HOME=str(ROOT))]
+    level = confinement_level()
+    if level == "bubblewrap":  # a machine without bwrap cannot confine at the launcher's level
+        strays.append(_worker(cluster["address"], "no-bwrap", tmp_path / "no-bwrap.log", PATH=str(tmp_path)))
     try:
         with _client(cluster["address"]) as client:
             deadline = time.monotonic() + 60
-            while not {"no-pack", "other-code"} <= set(_workers_by_name(client)) and time.monotonic() < deadline:
+            wanted = {"no-pack", "other-code"} | ({"no-bwrap"} if level == "bubblewrap" else set())
+            while not wanted <= set(_workers_by_name(client)) and time.monotonic() < deadline:
                 time.sleep(0.2)
             names = _workers_by_name(client)
-            good, refused = vet_workers(client, PACK, None, confinement_level())
+            good, refused = vet_workers(client, PACK, None, level)
         assert names["no-pack"] not in good and names["other-code"] not in good
         assert any(names["no-pack"] in line and f"it has no pack {PACK}" in line for line in refused), refused
         assert any(names["other-code"] in line and "it runs other rnngrade code" in line for line in refused), refused
+        if level == "bubblewrap":
+            assert names["no-bwrap"] not in good
+            assert any(names["no-bwrap"] in line and "cannot confine student code at the launcher's level "
+                       "bubblewrap" in line for line in refused), refused
         assert good, "the ordinary workers were refused too"
     finally:
         for stray in strays:
