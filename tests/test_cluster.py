@@ -228,6 +228,10 @@ def test_workers_without_the_pack_other_code_or_weaker_sandbox_are_refused_by_na
                 time.sleep(0.2)
             names = _workers_by_name(client)
             good, refused = vet_workers(client, PACK, None, level)
+            # --data-dir names a folder on the workers: one without the pack's data is refused
+            no_data = tmp_path / "no-data"
+            no_data.mkdir()
+            good_hw, refused_hw = vet_workers(client, "lab7-homework", no_data, level)
         assert names["no-pack"] not in good and names["other-code"] not in good
         assert any(names["no-pack"] in line and f"it has no pack {PACK}" in line for line in refused), refused
         assert any(names["other-code"] in line and "it runs other rnngrade code" in line for line in refused), refused
@@ -236,6 +240,9 @@ def test_workers_without_the_pack_other_code_or_weaker_sandbox_are_refused_by_na
             assert any(names["no-bwrap"] in line and "cannot confine student code at the launcher's level "
                        "bubblewrap" in line for line in refused), refused
         assert good, "the ordinary workers were refused too"
+        assert good_hw == [], refused_hw
+        for address in good:  # the ordinary workers: refused for the data alone, by name
+            assert any(address in line and "grader data missing" in line for line in refused_hw), refused_hw
     finally:
         for stray in strays:
             _stop(stray)
