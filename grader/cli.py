@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=Path, default=None, help="output folder (default ./grading/PACK)")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     grade.add_argument("--manual", type=Path, default=None, help="TA scores CSV: student + manual item ids")
+    grade.add_argument("--cluster", metavar="tcp://HOST:PORT", default=None,
+                       help="grade on this Dask scheduler's workers (needs the cluster extra)")
 
     check = sub.add_parser("check", help="self-check one submission (public checks)")
     check.add_argument("pack")
@@ -81,6 +83,7 @@ def _choose_sandbox(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="rnngrade: %(message)s")
     args = _parser().parse_args(argv)
+    from grader.cluster import ClusterError
     from grader.sandbox import SandboxUnavailable
 
     try:
@@ -93,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except ClusterError as exc:  # --cluster: unreachable scheduler, no usable worker
+        print(f"rnngrade: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_list(_args) -> int:
@@ -132,9 +138,11 @@ def cmd_grade(args) -> int:
 
     load_pack(args.pack)  # unknown pack: exit 2 before anything else
     out = args.out or Path("grading") / args.pack
+    # --cluster: each worker finds its own data folder unless --data-dir names one (on the workers)
+    data_dir = (Path(args.data_dir) if args.data_dir else None) if args.cluster else _data_dir(args.data_dir)
     batch = grade_batch(pack_id=args.pack, paths=args.paths, jobs=max(1, args.jobs), timeout=args.timeout,
-                        data_dir=_data_dir(args.data_dir), manual=args.manual, mode=args.train or "budget",
-                        seed=args.seed, progress=_progress(True))
+                        data_dir=data_dir, manual=args.manual, mode=args.train or "budget",
+                        seed=args.seed, progress=_progress(True), cluster=args.cluster)
     for path, reason in batch.failures:
         print(f"rnngrade: {reason}", file=sys.stderr)
     if batch.results:

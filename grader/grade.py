@@ -236,12 +236,23 @@ def read_manual_scores(path: Path | None) -> dict[str, dict[str, float]]:
 def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: float | None = None,
                 data_dir: Path | None = None, manual: Path | None = None, mode: str = "budget",
                 seed: int | None = None, pool: WorkerPool | None = None, public_only: bool = False,
-                progress: Callable[[int, int, SubmissionResult], None] | None = None) -> BatchResult:
+                progress: Callable[[int, int, SubmissionResult], None] | None = None,
+                cluster: str | None = None) -> BatchResult:
     pack = load_pack(pack_id)
     submissions, failures = discover([Path(p) for p in paths], pack.spec)
     seed = seed if seed is not None else secrets.randbelow(2**31)
     batch = BatchResult(pack.spec.id, pack.spec.title, failures=list(failures), seed=seed)
     if not submissions:
+        return batch
+    order = {s.student: i for i, s in enumerate(submissions)}
+    if cluster:  # a Dask scheduler grades them; its workers check their own install and data
+        from grader.cluster import grade_on_cluster
+
+        results, failures = grade_on_cluster(cluster, pack, submissions, seed=seed, mode=mode,
+                                             data_dir=data_dir, timeout=timeout, public_only=public_only,
+                                             manual_scores=read_manual_scores(manual), progress=progress)
+        batch.results = sorted(results, key=lambda r: order.get(r.student, 0))
+        batch.failures += failures
         return batch
     # grader-side problems (a missing library or data set) are checked before anyone runs:
     # every submission is "could not be graded", never a partial score blamed on the student
@@ -283,7 +294,6 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
     finally:
         if own_pool:
             pool.close()
-    order = {s.student: i for i, s in enumerate(submissions)}
     batch.results.sort(key=lambda r: order.get(r.student, 0))
     return batch
 
