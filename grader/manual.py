@@ -6,7 +6,9 @@ and the column (the CSV) or the field (the review form): nothing is capped, drop
 guessed.
 
 The CSV (`grade --manual FILE`): a `student` column, then one column per manual item id,
-optionally a `<item id> comment` column per item. Blank cells leave an item unscored.
+optionally a `<item id> comment` column per item; an item whose rubric has `levels` also
+takes a `<item id> level` column (the level's number, 1 = lowest, or its name; level k of n
+is worth k / n x the item's points). Blank cells leave an item unscored.
 
 OUT/manual.json: {"format": 1, "scores": {student: {item id: {"points": x, "comment": "..."}}}}.
 `grade` merges the CSV into it; `review` writes it on every save; both re-apply it to the
@@ -62,6 +64,33 @@ def parse_points(text: str, item: ItemSpec) -> tuple[float | None, str | None]:
     return value, None
 
 
+def level_points(item: ItemSpec, level: int) -> float:
+    """Level k of n (1 = lowest) is worth k / n x the item's points."""
+    return round(level / len(item.levels) * item.points, 4)
+
+
+def level_choices(item: ItemSpec) -> list[tuple[str, float]]:
+    """(label, points) per level, highest first, for the review form."""
+    n = len(item.levels)
+    return [(f"{k} {item.levels[k - 1]}", level_points(item, k)) for k in range(n, 0, -1)]
+
+
+def parse_level(text: str, item: ItemSpec) -> tuple[float | None, str | None]:
+    """A level (its number 1..n or its name) -> (points, None), or (None, why not)."""
+    text = (text or "").strip()
+    if not text:
+        return None, None
+    names = [n.lower() for n in item.levels]
+    if not item.levels:
+        return None, f"{item.id} is not scored on levels: give points (0 to {item.points:g})"
+    if text.lower() in names:
+        return level_points(item, names.index(text.lower()) + 1), None
+    if text.isdigit() and 1 <= int(text) <= len(names):
+        return level_points(item, int(text)), None
+    return None, (f"{text!r} is not a level of {item.id} (1 to {len(names)}: "
+                  f"{', '.join(item.levels)})")
+
+
 def read_manual_csv(path: Path, spec: PackSpec, students: Iterable[str]) -> Scores:
     """The TA's CSV, validated against the pack's manual items and the batch's students.
     Raises ManualError listing every problem."""
@@ -87,9 +116,10 @@ def read_manual_csv(path: Path, spec: PackSpec, students: Iterable[str]) -> Scor
         if name == "student":
             continue
         item_id, kind = name, "points"
-        for suffix in (" comment", ":comment", "_comment"):
+        for suffix, what in ((" comment", "comment"), (":comment", "comment"), ("_comment", "comment"),
+                             (" level", "level"), (":level", "level"), ("_level", "level")):
             if name.endswith(suffix):
-                item_id, kind = name[: -len(suffix)], "comment"
+                item_id, kind = name[: -len(suffix)], what
         if item_id in items:
             if (item_id, kind) in columns.values():
                 problems.append(f"{where}: a second column for {item_id}")
@@ -127,10 +157,14 @@ def read_manual_csv(path: Path, spec: PackSpec, students: Iterable[str]) -> Scor
                 if cell.strip():
                     entries.setdefault(item_id, {})["comment"] = cell.strip()[:COMMENT_LIMIT]
                 continue
-            value, why = parse_points(cell, items[item_id])
+            parse = parse_level if kind == "level" else parse_points
+            value, why = parse(cell, items[item_id])
             if why:
-                problems.append(f"{path}: row {rownum}, column {col + 1} ({item_id}): {why}")
+                problems.append(f"{path}: row {rownum}, column {col + 1} ({header[col]}): {why}")
             elif value is not None:
+                if "points" in entries.get(item_id, {}):
+                    problems.append(f"{path}: row {rownum}, column {col + 1} ({header[col]}): "
+                                    f"{item_id} has both points and a level; give one")
                 entries.setdefault(item_id, {})["points"] = value
         for item_id, entry in entries.items():
             if "points" not in entry:

@@ -86,7 +86,7 @@ class Review:
                 "comment": "" if entry is None else entry.get("comment", "")}
             forms[item_id] = {"action": href(student) + "score", "points": shown["points"],
                               "comment": shown["comment"], "max": ispec.points,
-                              "levels": getattr(ispec, "levels", None) or None,
+                              "levels": manual.level_choices(ispec) if ispec.levels else None,
                               "error": (errors or {}).get(item_id), "saved": saved == item_id}
         review = {"token": self.token, "forms": forms, "home": "/",
                   "prev": (self.order[i - 1], href(self.order[i - 1])) if i > 0 else None,

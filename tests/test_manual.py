@@ -108,3 +108,42 @@ def test_manual_json_is_validated_when_read_back(tmp_path):
     with pytest.raises(manual.ManualError) as info:
         manual.read_manual_json(tmp_path, SPEC)
     assert len(info.value.lines) == 2 and "40 is out of range" in info.value.lines[1] + info.value.lines[0]
+
+
+def _levels_spec():
+    from dataclasses import replace
+
+    levels = ("Poor", "Okay", "Satisfactory", "Good", "Excellent")
+    return replace(SPEC, items=tuple(replace(i, levels=levels) if i.id == "q-hidden-state" else i
+                                     for i in SPEC.items))
+
+
+def test_levels_by_number_or_name(tmp_path):
+    spec = _levels_spec()
+    path = _csv(tmp_path, "student,q-hidden-state level,q-hard-to-train\nalice,4,\nbob,excellent,2\n")
+    scores = manual.read_manual_csv(path, spec, STUDENTS)
+    assert scores["alice"]["q-hidden-state"]["points"] == 4.0  # level 4 of 5 x 5 points
+    assert scores["bob"]["q-hidden-state"]["points"] == 5.0
+    with pytest.raises(manual.ManualError) as info:
+        manual.read_manual_csv(_csv(tmp_path, "student,q-hidden-state level,q-hard-to-train level\n"
+                                              "alice,6,1\n"), spec, STUDENTS)
+    assert info.value.lines == [
+        f"{path}: row 2, column 2 (q-hidden-state level): '6' is not a level of q-hidden-state "
+        "(1 to 5: Poor, Okay, Satisfactory, Good, Excellent)",
+        f"{path}: row 2, column 3 (q-hard-to-train level): q-hard-to-train is not scored on levels: "
+        "give points (0 to 5)"]
+    with pytest.raises(manual.ManualError) as info:
+        manual.read_manual_csv(_csv(tmp_path, "student,q-hidden-state,q-hidden-state level\nalice,3,2\n"),
+                               spec, STUDENTS)
+    assert "has both points and a level" in info.value.lines[0]
+
+
+def test_a_rubric_declares_levels_on_manual_items_only(tmp_path):
+    from grader.packs import PackError, parse_spec
+
+    data = {"id": "x", "title": "x", "units": [{"name": "main"}],
+            "items": [{"id": "a", "points": 20, "kind": "manual", "levels": ["Poor", "Good"]}]}
+    assert parse_spec(data, tmp_path).items[0].levels == ("Poor", "Good")
+    data["items"][0]["kind"] = "auto"
+    with pytest.raises(PackError, match="levels must be a list"):
+        parse_spec(data, tmp_path)

@@ -257,3 +257,23 @@ def test_in_headless_chromium_a_ta_scores_a_student(server, out, tmp_path):
                     assert form["y"] > answer["y"]  # stacked
         finally:
             browser.close()
+
+
+def test_an_item_on_levels_gets_a_level_menu(out, monkeypatch):
+    import grader.review
+    from dataclasses import replace
+    from grader.packs import load_pack
+
+    pack = load_pack("lab7-inclass")
+    levels = ("Poor", "Okay", "Satisfactory", "Good", "Excellent")
+    spec = replace(pack.spec, items=tuple(replace(i, levels=levels) if i.id == "q-hidden-state" else i
+                                          for i in pack.spec.items))
+    monkeypatch.setattr(grader.review, "load_pack", lambda _id: replace(pack, spec=spec))
+    session = review.Review(out)
+    page = session.student_page("alice")
+    form = page.split('id="score-q-hidden-state"')[1].split("</form>")[0]
+    assert '<select name="points"' in form
+    assert '<option value="4">4 Good (4 points)</option>' in form
+    assert session.save("alice", "q-hidden-state", "4", "") is None
+    assert '<option value="4" selected>4 Good (4 points)</option>' in session.student_page("alice")
+    assert _grades(out)["alice"]["total"] == "14"
