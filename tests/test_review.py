@@ -113,7 +113,8 @@ def test_a_save_updates_totals_results_json_grades_csv_and_class_page(server, ou
     doc = json.loads((out / "alice" / "results.json").read_text())
     assert doc["score"] == 14.5
     test = next(t for t in doc["tests"] if t["extra_data"]["item"] == "q-hidden-state")
-    assert (test["score"], test["extra_data"]["pending"]) == (4.5, False)
+    assert (test["score"], test["extra_data"]["pending"], test["extra_data"]["comment"]) == (4.5, False, "right idea")
+    assert "TA comment: right idea" in test["output"]
     assert "14.5" in (out / "alice" / "report.html").read_text()
     assert json.loads((out / "manual.json").read_text())["scores"]["alice"] == {
         "q-hidden-state": {"points": 4.5, "comment": "right idea"}}
