@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from . import manual, report, store
 from .grade import render_outputs
+from .outcomes import BatchResult
 from .packs import PackError, load_pack
 
 HOST = "127.0.0.1"
@@ -48,26 +49,47 @@ class Review:
 
     def __init__(self, out: Path):
         self.out = Path(out)
-        try:
-            self.stored = store.load_batch(self.out)
-            self.spec = load_pack(self.stored.pack).spec
-            self.scores = manual.read_manual_json(self.out, self.spec)
-        except (store.StoreError, PackError) as exc:
-            raise ReviewError(str(exc)) from exc
-        except manual.ManualError as exc:
-            raise ReviewError("; ".join(exc.lines)) from exc
+        self.token = secrets.token_urlsafe(32)
+        self.lock = threading.RLock()
+        self._cache: dict[str, tuple[int, object]] = {}
+        self.refresh()
         if not self.stored.results:
             raise ReviewError(f"{self.out}: no graded student to review")
-        self.by_student = {r.student: r for r in self.stored.results}
-        self.order = sorted(self.by_student)
-        self.token = secrets.token_urlsafe(32)
-        self.lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Read the folder again where it changed (a `grade` into it, another review window):
+        stored results by modification time, batch.json and manual.json every time (small)."""
+        with self.lock:
+            try:
+                info = store.read_batch_info(self.out)
+                if info is None:
+                    raise store.StoreError(f"{self.out}: not a graded output folder (no {store.BATCH_NAME}; "
+                                           f"run `rnngrade grade PACK SUBMISSIONS --out {self.out}` first)")
+                self.spec = load_pack(info["pack"]).spec
+                results = []
+                for student in store.stored_students(self.out):
+                    path = self.out / student / store.STORE_NAME
+                    stamp = path.stat().st_mtime_ns
+                    cached = self._cache.get(student)
+                    if cached is None or cached[0] != stamp:
+                        cached = self._cache[student] = (stamp, store.read_result(path))
+                    results.append(cached[1])
+                self.stored = BatchResult(
+                    info["pack"], info.get("pack_title", info["pack"]), results=results,
+                    failures=[tuple(f) for f in info.get("failures", [])], seed=info["seed"])
+                self.scores = manual.read_manual_json(self.out, self.spec)
+            except (store.StoreError, PackError, OSError) as exc:
+                raise ReviewError(str(exc)) from exc
+            except manual.ManualError as exc:
+                raise ReviewError("; ".join(exc.lines)) from exc
+            self.by_student = {r.student: r for r in self.stored.results}
+            self.order = sorted(self.by_student)
 
     def result(self, student: str):
         return manual.apply(self.by_student[student], self.spec, self.scores.get(student))
 
     def class_page(self) -> str:
-        batch = type(self.stored)(self.stored.pack, self.stored.pack_title,
+        batch = BatchResult(self.stored.pack, self.stored.pack_title,
                                   results=[self.result(s) for s in self.order],
                                   failures=list(self.stored.failures), seed=self.stored.seed)
         return report.render_class_summary(batch)
@@ -106,6 +128,9 @@ class Review:
         if value is None and comment:
             return "a comment needs points too (leave both blank to clear the score)"
         with self.lock:
+            self.refresh()  # a save never writes over what a `grade` or another window did meanwhile
+            if student not in self.by_student:
+                return f"{student!r} is no longer in {self.out}"
             scores = {s: dict(e) for s, e in self.scores.items()}
             if value is None:
                 scores.get(student, {}).pop(item_id, None)
@@ -165,6 +190,14 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if not self._host_ok():
             return self._error(HTTPStatus.MISDIRECTED_REQUEST, "unknown host")
+        with self.review.lock:
+            try:
+                self.review.refresh()
+            except ReviewError as exc:
+                return self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"could not read the folder: {exc}")
+            return self._get()
+
+    def _get(self) -> None:
         student, rest = self._route()
         query = parse_qs(urlsplit(self.path).query)
         if student is None:
@@ -203,11 +236,17 @@ class Handler(BaseHTTPRequestHandler):
         if student is None or rest != "score":
             return self._error(HTTPStatus.NOT_FOUND, "no such student")
         item_id = field("item")
-        why = self.review.save(student, item_id, field("points"), field("comment"))
+        try:
+            why = self.review.save(student, item_id, field("points"), field("comment"))
+        except ReviewError as exc:
+            return self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"not saved: could not read the folder: {exc}")
         if why:
             values = {item_id: {"points": field("points"), "comment": field("comment")}}
-            return self._send(HTTPStatus.BAD_REQUEST, self.review.student_page(
-                student, errors={item_id: why}, values=values))
+            with self.review.lock:
+                if student not in self.review.by_student:
+                    return self._error(HTTPStatus.NOT_FOUND, why)
+                page = self.review.student_page(student, errors={item_id: why}, values=values)
+            return self._send(HTTPStatus.BAD_REQUEST, page)
         where = "/" + quote(student, safe="") + "/?saved=" + quote(item_id, safe="") + "#item-" + quote(item_id, safe="")
         return self._send(HTTPStatus.SEE_OTHER, "", location=where)
 

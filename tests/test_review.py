@@ -278,3 +278,18 @@ def test_an_item_on_levels_gets_a_level_menu(out, monkeypatch):
     assert session.save("alice", "q-hidden-state", "4", "") is None
     assert '<option value="4" selected>4 Good (4 points)</option>' in session.student_page("alice")
     assert _grades(out)["alice"]["total"] == "14"
+
+
+def test_a_grade_run_meanwhile_is_not_written_over(server, out):
+    """`grade` re-grades alice into the folder while the review server runs: the next save
+    (of bob) keeps alice's new result in grades.csv, and the pages show it."""
+    regraded = make_batch()
+    regraded.results, regraded.failures = [make_result("alice", forward_points=5, predictions_points=5)], []
+    write_outputs(regraded, out)
+    assert _grades(out)["alice"]["total"] == "15"
+    status, _, _ = _post(server, "/bob/score", {"token": server.review.token, "item": "q-hard-to-train",
+                                                "points": "1"})
+    assert status == 303
+    rows = _grades(out)
+    assert (rows["alice"]["total"], rows["bob"]["total"]) == ("15", "14.5")
+    assert "15" in _get(server, "/alice/")[1].split('<div class="total">')[1][:40]
