@@ -197,6 +197,8 @@ def cmd_review(args) -> int:
     print(f"reviewing {args.out} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C is how a review ends: every save is already on disk
+        print("review stopped; scores are in " + str(args.out / "manual.json"))
     finally:
         server.server_close()
     return 0

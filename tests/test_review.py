@@ -293,3 +293,23 @@ def test_a_grade_run_meanwhile_is_not_written_over(server, out):
     rows = _grades(out)
     assert (rows["alice"]["total"], rows["bob"]["total"]) == ("15", "14.5")
     assert "15" in _get(server, "/alice/")[1].split('<div class="total">')[1][:40]
+
+
+def test_the_command_serves_the_folder_until_interrupted(out):
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "review", str(out), "--port", "0"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"reviewing {out} at http://127.0.0.1:"), line + proc.stderr.read()
+        url = line.split(" at ")[1].split()[0]
+        with urllib.request.urlopen(url + "carol/", timeout=30) as resp:
+            assert resp.status == 200 and "25" in resp.read().decode()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0 and "scores are in" in proc.stdout.read()
+    assert cli.main(["review", str(out), "--port", "70000"]) == 2
