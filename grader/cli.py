@@ -190,8 +190,12 @@ def cmd_review(args) -> int:
         return 2
     try:
         server = review.make_server(args.out, port=args.port)
-    except (review.ReviewError, OSError) as exc:
+    except review.ReviewError as exc:
         print(f"rnngrade: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"rnngrade: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}; "
+              "choose another --port (0: any free one)", file=sys.stderr)
         return 2
     host, port = server.server_address[:2]
     print(f"reviewing {args.out} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)

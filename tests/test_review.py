@@ -313,3 +313,8 @@ def test_the_command_serves_the_folder_until_interrupted(out):
         proc.wait(timeout=30)
     assert proc.returncode == 0 and "scores are in" in proc.stdout.read()
     assert cli.main(["review", str(out), "--port", "70000"]) == 2
+    busy = review.make_server(out, port=0)
+    try:
+        assert cli.main(["review", str(out), "--port", str(busy.server_address[1])]) == 2
+    finally:
+        busy.server_close()
