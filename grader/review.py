@@ -110,7 +110,10 @@ class Review:
                               "comment": shown["comment"], "max": ispec.points,
                               "levels": manual.level_choices(ispec) if ispec.levels else None,
                               "error": (errors or {}).get(item_id), "saved": saved == item_id}
+        after = self.order[i + 1:] + self.order[:i]
+        pending = next((s for s in after if any(it.pending for it in self.result(s).items)), None)
         review = {"token": self.token, "forms": forms, "home": "/",
+                  "pending": (pending, href(pending)) if pending else None,
                   "prev": (self.order[i - 1], href(self.order[i - 1])) if i > 0 else None,
                   "next": (self.order[i + 1], href(self.order[i + 1])) if i + 1 < len(self.order) else None,
                   "position": f"{i + 1} of {len(self.order)}"}

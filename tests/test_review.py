@@ -92,6 +92,7 @@ def test_pages_forms_navigation_and_escaping(server):
     assert 'name="token" value="' + server.review.token + '"' in page
     assert '<a rel="prev" href="/alice/">' in page and '<a rel="next" href="/carol/">' in page
     assert "2 of 3" in page
+    assert '<a rel="pending" href="/carol/">next with pending: carol</a>' in page  # carol: q6 unscored
     # the extracted answer sits beside its form, escaped like everything student-controlled
     pair = page.split('id="item-q-hidden-state"')[1].split("</section>")[0]
     assert "s_t is the memory &lt;script&gt;" in pair and 'id="score-q-hidden-state"' in pair
