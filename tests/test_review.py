@@ -319,3 +319,25 @@ def test_the_command_serves_the_folder_until_interrupted(out):
         assert cli.main(["review", str(out), "--port", str(busy.server_address[1])]) == 2
     finally:
         busy.server_close()
+
+
+def test_a_student_name_with_spaces_and_accents(tmp_path):
+    out = tmp_path / "out"
+    batch = make_batch()
+    batch.results = [make_result("José Ñ & co"), make_result("zoe")]
+    write_outputs(batch, out)
+    srv = review.make_server(out, port=0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        quoted = urllib.parse.quote("José Ñ & co", safe="")
+        _, index = _get(srv, "/")
+        assert f'href="{quoted}/report.html"' in index
+        status, page = _get(srv, f"/{quoted}/")
+        assert status == 200 and "José Ñ &amp; co" in page and f'action="/{quoted}/score"' in page
+        status, _, headers = _post(srv, f"/{quoted}/score", {"token": srv.review.token,
+                                                             "item": "q-hidden-state", "points": "2"})
+        assert status == 303 and headers["Location"].startswith(f"/{quoted}/?saved=")
+        assert _grades(out)["José Ñ & co"]["total"] == "9.5"  # 7.5 auto + 2
+    finally:
+        srv.shutdown()
+        srv.server_close()
