@@ -90,8 +90,8 @@ class Review:
 
     def class_page(self) -> str:
         batch = BatchResult(self.stored.pack, self.stored.pack_title,
-                                  results=[self.result(s) for s in self.order],
-                                  failures=list(self.stored.failures), seed=self.stored.seed)
+                            results=[self.result(s) for s in self.order],
+                            failures=list(self.stored.failures), seed=self.stored.seed)
         return report.render_class_summary(batch)
 
     def student_page(self, student: str, *, saved: str | None = None,
