@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     gs.add_argument("--show-manual", action="store_true", default=None,
                     help="list manual items in Gradescope's results (no points, neutral status)")
 
+    review = sub.add_parser("review", help="score manual items in a browser (TA): serves a graded --out folder")
+    review.add_argument("out", type=Path, help="the output folder of `rnngrade grade`")
+    review.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free)")
+
     data = sub.add_parser("data", help="provision data files (MNIST, Gutenberg texts, ...)")
     data.add_argument("action", choices=["fetch", "verify"])
     data.add_argument("--data-dir", default=None)
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("grade", "check", "demo"):
             _choose_sandbox(args)
         return {"list": cmd_list, "grade": cmd_grade, "check": cmd_check, "demo": cmd_demo,
-                "gradescope": cmd_gradescope, "data": cmd_data}[args.command](args)
+                "gradescope": cmd_gradescope, "data": cmd_data, "review": cmd_review}[args.command](args)
     except (PackError, SandboxUnavailable) as exc:
         print(f"rnngrade: {exc}", file=sys.stderr)
         return 2
@@ -133,25 +137,84 @@ def _progress(enabled: bool):
 
 
 def cmd_grade(args) -> int:
-    from grader import terminal
-    from grader.grade import grade_batch, write_outputs
+    from grader import store, terminal
+    from grader.grade import grade_batch, stored_seed, write_outputs
+    from grader.manual import ManualError
 
     load_pack(args.pack)  # unknown pack: exit 2 before anything else
     out = args.out or Path("grading") / args.pack
+    try:  # an output folder already graded: merge into it, with its seed unless --seed
+        info = store.read_batch_info(out)
+        if info is not None and info["pack"] != args.pack:
+            print(f"rnngrade: {out} holds a graded batch of {info['pack']}, not {args.pack}: "
+                  "choose another --out", file=sys.stderr)
+            return 2
+        seed = args.seed if args.seed is not None else stored_seed(out)
+        known = store.stored_students(out) if info is not None else []
+    except store.StoreError as exc:
+        print(f"rnngrade: {exc}", file=sys.stderr)
+        return 2
+    if info is not None:
+        print(f"rnngrade: merging into {out} ({len(known)} student(s) graded there, seed {seed})",
+              file=sys.stderr)
     # --cluster: each worker finds its own data folder unless --data-dir names one (on the workers)
     data_dir = (Path(args.data_dir) if args.data_dir else None) if args.cluster else _data_dir(args.data_dir)
-    batch = grade_batch(pack_id=args.pack, paths=args.paths, jobs=max(1, args.jobs), timeout=args.timeout,
-                        data_dir=data_dir, manual=args.manual, mode=args.train or "budget",
-                        seed=args.seed, progress=_progress(True), cluster=args.cluster)
+    try:
+        batch = grade_batch(pack_id=args.pack, paths=args.paths, jobs=max(1, args.jobs), timeout=args.timeout,
+                            data_dir=data_dir, manual=args.manual, mode=args.train or "budget",
+                            seed=seed, progress=_progress(True), known_students=known,
+                            cluster=args.cluster)
+    except ManualError as exc:
+        for line in exc.lines:
+            print(f"rnngrade: {line}", file=sys.stderr)
+        print(f"rnngrade: --manual {args.manual}: fix the lines above; nothing was graded", file=sys.stderr)
+        return 2
     for path, reason in batch.failures:
         print(f"rnngrade: {reason}", file=sys.stderr)
     if batch.results:
-        write_outputs(batch, out)
-        print(terminal.render_batch(batch))
-        print(f"reports: {out / 'index.html'}  gradebook: {out / 'grades.csv'}")
+        try:
+            merged = write_outputs(batch, out)
+        except (store.StoreError, ManualError) as exc:
+            print(f"rnngrade: {exc}", file=sys.stderr)
+            return 2
+        graded = {r.student for r in batch.results}
+        print(terminal.render_batch(type(batch)(batch.pack, batch.pack_title, failures=batch.failures,
+                                                results=[r for r in merged.results if r.student in graded],
+                                                seed=batch.seed)))
+        if len(merged.results) > len(graded):
+            print(f"{out}: {len(merged.results)} students in all ({len(merged.results) - len(graded)} kept "
+                  "from earlier runs)")
+        print(f"reports: {out / 'index.html'}  gradebook: {out / 'grades.csv'}  "
+              f"review: rnngrade review {out}")
     else:
         print("rnngrade: nothing could be graded", file=sys.stderr)
     return batch.return_code
+
+
+def cmd_review(args) -> int:
+    from grader import review
+
+    if not 0 <= args.port <= 65535:
+        print(f"rnngrade: --port {args.port}: a port is 0 to 65535", file=sys.stderr)
+        return 2
+    try:
+        server = review.make_server(args.out, port=args.port)
+    except review.ReviewError as exc:
+        print(f"rnngrade: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"rnngrade: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}; "
+              "choose another --port (0: any free one)", file=sys.stderr)
+        return 2
+    host, port = server.server_address[:2]
+    print(f"reviewing {args.out} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C is how a review ends: every save is already on disk
+        print("review stopped; scores are in " + str(args.out / "manual.json"))
+    finally:
+        server.server_close()
+    return 0
 
 
 def cmd_check(args) -> int:

@@ -2,7 +2,6 @@
 Keyword-only functions; the command line is a thin layer over them."""
 from __future__ import annotations
 
-import csv
 import inspect
 import logging
 import secrets
@@ -216,32 +215,25 @@ def _hidden_paths(pack: Pack) -> list[str]:
 # -- a batch ---------------------------------------------------------------------------------
 
 
-def read_manual_scores(path: Path | None) -> dict[str, dict[str, float]]:
-    """A TA's CSV: a `student` column, then one column per manual item id."""
-    if path is None:
-        return {}
-    scores: dict[str, dict[str, float]] = {}
-    with open(path, newline="") as fh:
-        for row in csv.DictReader(fh):
-            student = (row.pop("student", "") or "").strip()
-            for key, value in row.items():
-                if student and key and value not in (None, ""):
-                    try:
-                        scores.setdefault(student, {})[key.strip()] = float(value)
-                    except ValueError:
-                        continue
-    return scores
-
-
 def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: float | None = None,
                 data_dir: Path | None = None, manual: Path | None = None, mode: str = "budget",
                 seed: int | None = None, pool: WorkerPool | None = None, public_only: bool = False,
                 progress: Callable[[int, int, SubmissionResult], None] | None = None,
-                cluster: str | None = None) -> BatchResult:
+                known_students: Iterable[str] = (), cluster: str | None = None) -> BatchResult:
+    """`manual`: the TA's CSV, validated before anyone runs (grader.manual.ManualError lists
+    every problem); `known_students`: students already in the output folder, whose scores
+    the CSV may carry too; `cluster`: a Dask scheduler's address (grader.cluster)."""
+    from grader import manual as manual_mod
+
     pack = load_pack(pack_id)
     submissions, failures = discover([Path(p) for p in paths], pack.spec)
+    ta_scores = {}
+    if manual is not None:
+        ta_scores = manual_mod.read_manual_csv(manual, pack.spec,
+                                               [s.student for s in submissions] + list(known_students))
     seed = seed if seed is not None else secrets.randbelow(2**31)
-    batch = BatchResult(pack.spec.id, pack.spec.title, failures=list(failures), seed=seed)
+    batch = BatchResult(pack.spec.id, pack.spec.title, failures=list(failures), seed=seed,
+                        manual_scores=ta_scores)
     if not submissions:
         return batch
     order = {s.student: i for i, s in enumerate(submissions)}
@@ -250,7 +242,7 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
 
         results, failures = grade_on_cluster(cluster, pack, submissions, seed=seed, mode=mode,
                                              data_dir=data_dir, timeout=timeout, public_only=public_only,
-                                             manual_scores=read_manual_scores(manual), progress=progress)
+                                             manual_scores=manual_mod.as_points(ta_scores), progress=progress)
         batch.results = sorted(results, key=lambda r: order.get(r.student, 0))
         batch.failures += failures
         return batch
@@ -264,7 +256,7 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
         return batch
     own_pool = pool is None
     pool = pool or WorkerPool(imports=pack.spec.warm, size=max(1, jobs))
-    memo, manual_scores = Memo(), read_manual_scores(manual)
+    memo, manual_scores = Memo(), manual_mod.as_points(ta_scores)
     done = 0
 
     def one(sub: Submission) -> SubmissionResult:
@@ -298,14 +290,66 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
     return batch
 
 
-def write_outputs(batch: BatchResult, out: Path) -> None:
-    from grader import gradebook, report, results_json
+def stored_seed(out: Path | None) -> int | None:
+    """The seed of the batch already graded into `out` (reused unless --seed says otherwise)."""
+    from grader import store
 
+    if out is None:
+        return None
+    info = store.read_batch_info(out)
+    return info["seed"] if info else None
+
+
+def write_outputs(batch: BatchResult, out: Path) -> BatchResult:
+    """Write every output file, merging into what `out` already holds: the students of
+    `batch` replace their stored results, every other stored student is kept, the TA scores
+    of OUT/manual.json and the batch's --manual CSV (which wins) are applied to all.
+    Returns the merged batch as written (manual scores applied)."""
+    from grader import manual, store
+
+    spec = load_pack(batch.pack).spec
     out.mkdir(parents=True, exist_ok=True)
-    for result in batch.results:
+    info = store.read_batch_info(out)
+    if info is not None and info["pack"] != batch.pack:
+        raise store.StoreError(f"{out} holds a graded batch of {info['pack']}, not {batch.pack}: "
+                               "choose another --out")
+    graded = {r.student for r in batch.results}
+    kept: list[SubmissionResult] = []
+    failures = list(batch.failures)
+    if info is not None:
+        kept = [store.read_result(out / s / store.STORE_NAME) for s in store.stored_students(out)
+                if s not in graded]
+        new_paths = {p for p, _ in batch.failures}
+        failures += [(p, r) for p, r in info.get("failures", [])
+                     if p not in new_paths and Path(p).stem not in graded and Path(p).name not in graded]
+    stripped = [manual.strip(r, spec) for r in batch.results]
+    for result in stripped:
+        store.write_result(result, out / result.student)
+    given = manual.merged(manual.from_results(batch.results), batch.manual_scores)
+    scores = manual.merged(manual.read_manual_json(out, spec), given)
+    manual.write_manual_json(out, scores)
+    stored = BatchResult(batch.pack, batch.pack_title, results=stripped + kept, failures=failures,
+                         seed=batch.seed)
+    store.write_batch_info(stored, out)
+    return render_outputs(stored, out, scores, spec)
+
+
+def render_outputs(stored: BatchResult, out: Path, scores: dict, spec, *,
+                   only: str | None = None) -> BatchResult:
+    """The sinks' files from stored results + TA scores: each student's results.json and
+    report.html (only `only`'s when given), grades.csv and index.html. No student code runs."""
+    from grader import gradebook, manual, report, results_json
+
+    results = [manual.apply(r, spec, scores.get(r.student)) for r in stored.results]
+    batch = BatchResult(stored.pack, stored.pack_title, results=results, failures=list(stored.failures),
+                        seed=stored.seed)
+    for result in results:
+        if only is not None and result.student != only:
+            continue
         folder = out / result.student
         folder.mkdir(parents=True, exist_ok=True)
         results_json.write_results_json(result, folder / "results.json")
         report.write_student_report(result, folder / "report.html")
     gradebook.write_grades_csv(batch, out / "grades.csv")
     report.write_class_summary(batch, out / "index.html")
+    return batch

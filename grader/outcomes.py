@@ -64,6 +64,7 @@ class ItemScore:
     answer: str | None = None  # manual items: the student's extracted answer text
     provisional: bool = False  # budget-mode figures: never the final tier
     public: bool = True
+    comment: str | None = None  # manual items: the TA's comment with the score
 
     @property
     def status(self) -> Status:
@@ -150,6 +151,8 @@ class BatchResult:
     results: list[SubmissionResult] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
     seed: int = 0
+    # validated TA scores from --manual (grader.manual): student -> item -> {points, comment}
+    manual_scores: dict = field(default_factory=dict)
 
     @property
     def return_code(self) -> int:

@@ -51,6 +51,8 @@ class ItemSpec:
     description: str = ""
     # Gradescope: who sees this item's result, and when
     visibility: str = "visible"
+    # manual items scored on levels (lowest first): level k of n is worth k / n x points
+    levels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ _TOP_KEYS = {"id", "title", "total", "timeout", "timeout_full", "reference", "un
              "requires", "gradescope", "visibility"}
 _UNIT_KEYS = {"name", "patterns", "as_main", "required"}
 _ITEM_KEYS = {"id", "name", "points", "kind", "units", "all_or_nothing", "public", "question", "description",
-              "visibility"}
+              "visibility", "levels"}
 _REQUIRES_KEYS = {"modules", "data", "install"}
 _GRADESCOPE_KEYS = {"stdout_visibility", "show_manual"}
 # Gradescope's four visibility settings (autograder specification)
@@ -116,6 +118,14 @@ def _check_keys(where: str, table: dict, allowed: set[str]) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise PackError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _levels(where: str, kind: str, raw) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    if kind != "manual" or not isinstance(raw, list) or not all(isinstance(x, str) and x for x in raw):
+        raise PackError(f"{where}: levels must be a list of level names, lowest first, on a manual item")
+    return tuple(raw)
 
 
 def parse_spec(data: dict, directory: Path) -> PackSpec:
@@ -143,7 +153,8 @@ def parse_spec(data: dict, directory: Path) -> PackSpec:
                               bool(raw.get("public", True)), raw.get("question"),
                               raw.get("description", ""),
                               _visibility(f"{where} item {raw['id']}", "visibility",
-                                          raw.get("visibility", default_visibility))))
+                                          raw.get("visibility", default_visibility)),
+                              _levels(f"{where} item {raw['id']}", kind, raw.get("levels", []))))
     ids = [i.id for i in items]
     if len(set(ids)) != len(ids):
         raise PackError(f"{where}: duplicate item ids")

@@ -43,8 +43,10 @@ def write_student_report(result: SubmissionResult, path: str | Path) -> Path:
     return _write(path, render_student_report(result))
 
 
-def render_student_report(result: SubmissionResult) -> str:
+def render_student_report(result: SubmissionResult, review: dict | None = None) -> str:
+    """`review`: the review server's form data (grader.review); None for the static page."""
     return _env.get_template("report.html.j2").render(
+        review=review,
         r=result,
         items=rubric_order(result.items),
         provisional=is_provisional(result),

@@ -142,7 +142,8 @@ def _test(item: ItemScore, visibility: str = "visible") -> dict:
         "output": item_text(item),
         "visibility": visibility,
         "extra_data": {"item": item.id, "kind": item.kind, "pending": item.pending,
-                       "checks": [_check(c) for c in item.checks]},
+                       "checks": [_check(c) for c in item.checks],
+                       **({"comment": item.comment} if item.comment else {})},
     }
 
 

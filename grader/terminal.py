@@ -88,6 +88,8 @@ def item_text(item: ItemScore, *, answer_limit: int = TEXT_LIMIT) -> str:
         lines.append(_labelled("answer", clip(item.answer, answer_limit)))
     elif item.kind == "manual" and item.pending:
         lines.append("answer: (no answer found in the submission)")
+    if item.comment:
+        lines.append(_labelled("TA comment", clip(item.comment, answer_limit)))
     if not lines:
         lines.append("All checks passed." if item.status == "passed" else "No details recorded.")
     return "\n".join(lines)

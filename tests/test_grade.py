@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from conftest import ROOT, pool_for
-from grader.grade import grade_batch, read_manual_scores
+from grader.grade import grade_batch
+from grader.manual import read_manual_csv
+from grader.packs import load_pack
 
 CASES = ["reference", "sigmoid", "no-zero-grad", "handout"]
 
@@ -25,7 +27,9 @@ def test_scores_do_not_depend_on_jobs():
 def test_manual_scores_from_a_ta_csv(tmp_path):
     csv_path = tmp_path / "manual.csv"
     csv_path.write_text("student,q-hidden-state,q-hard-to-train\nreference,4,5\n")
-    assert read_manual_scores(csv_path) == {"reference": {"q-hidden-state": 4.0, "q-hard-to-train": 5.0}}
+    assert read_manual_csv(csv_path, load_pack("lab7-inclass").spec, ["reference"]) == {
+        "reference": {"q-hidden-state": {"points": 4.0, "comment": ""},
+                      "q-hard-to-train": {"points": 5.0, "comment": ""}}}
     batch = grade_batch(pack_id="lab7-inclass", paths=[ROOT / "submissions" / "lab7-inclass" / "reference"],
                         jobs=1, seed=5, manual=csv_path, pool=pool_for(("numpy", "torch", "matplotlib"), 1))
     result = batch.results[0]
