@@ -285,11 +285,23 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
             pool.close()
     order = {s.student: i for i, s in enumerate(submissions)}
     batch.results.sort(key=lambda r: order.get(r.student, 0))
+    batch.similarity = _similarity(pack, submissions)
     return batch
 
 
+def _similarity(pack: Pack, submissions: list[Submission]) -> list:
+    """Possibly shared code (evidence for the TA; never changes a score, never stops a batch)."""
+    from grader import similarity
+
+    try:
+        return similarity.compare_submissions(pack, submissions)
+    except Exception:
+        log.warning("similarity could not be computed:\n%s", traceback.format_exc())
+        return []
+
+
 def write_outputs(batch: BatchResult, out: Path) -> None:
-    from grader import gradebook, report, results_json
+    from grader import gradebook, report, results_json, similarity
 
     out.mkdir(parents=True, exist_ok=True)
     for result in batch.results:
@@ -298,4 +310,5 @@ def write_outputs(batch: BatchResult, out: Path) -> None:
         results_json.write_results_json(result, folder / "results.json")
         report.write_student_report(result, folder / "report.html")
     gradebook.write_grades_csv(batch, out / "grades.csv")
+    similarity.write_csv(batch.similarity, out / "similarity.csv")
     report.write_class_summary(batch, out / "index.html")

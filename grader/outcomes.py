@@ -64,6 +64,8 @@ class ItemScore:
     answer: str | None = None  # manual items: the student's extracted answer text
     provisional: bool = False  # budget-mode figures: never the final tier
     public: bool = True
+    all_or_nothing: bool = False  # the item scores only when every sub-check passes
+    question: str | None = None  # manual items: the question number answers are found under
 
     @property
     def status(self) -> Status:
@@ -150,6 +152,7 @@ class BatchResult:
     results: list[SubmissionResult] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
     seed: int = 0
+    similarity: list = field(default_factory=list)  # grader.similarity.Pair, highest first
 
     @property
     def return_code(self) -> int:

@@ -71,11 +71,37 @@ def check_lines(check: Check) -> list[str]:
     return lines
 
 
+def all_or_nothing_note(item: ItemScore) -> str | None:
+    """An all-or-nothing item scored 0 although some sub-checks passed: say why."""
+    if not item.all_or_nothing or item.pending or item.points > 0 or not item.checks:
+        return None
+    passed = sum(c.passed for c in item.checks)
+    if not passed:
+        return None
+    return (f"All or nothing: {passed} of {len(item.checks)} sub-checks passed, but this item "
+            f"scores only when every sub-check passes, so it is 0/{fmt_points(item.max_points)}.")
+
+
+def answer_hint(item: ItemScore) -> str | None:
+    """Where a manual question's answer is looked for."""
+    if item.kind != "manual":
+        return None
+    q = item.question or str(item.number)
+    return (f"Answers go in answers.md next to your code (or a markdown cell of your notebook), "
+            f"under a heading with the question number, e.g. `## {q}` or `Question {q}`.")
+
+
+def _missing_answer(item: ItemScore) -> bool:
+    return item.kind == "manual" and item.pending and not item.answer
+
+
 def item_text(item: ItemScore, *, answer_limit: int = TEXT_LIMIT) -> str:
     """The body text of one rubric item (results.json `output`, terminal details)."""
     lines: list[str] = []
     if item.reason:
         lines.append(f"Reason: {item.reason}")
+    if all_or_nothing_note(item):
+        lines.append(all_or_nothing_note(item))
     if item.pending:
         lines.append("Pending: this question is scored by a TA.")
     if item.provisional:
@@ -88,6 +114,7 @@ def item_text(item: ItemScore, *, answer_limit: int = TEXT_LIMIT) -> str:
         lines.append(_labelled("answer", clip(item.answer, answer_limit)))
     elif item.kind == "manual" and item.pending:
         lines.append("answer: (no answer found in the submission)")
+        lines.append(answer_hint(item))
     if not lines:
         lines.append("All checks passed." if item.status == "passed" else "No details recorded.")
     return "\n".join(lines)
@@ -161,8 +188,12 @@ def _item_block(item: ItemScore, width: int, paint) -> list[str]:
         tail += paint("yellow", "  PROVISIONAL")
     lines = [f" {mark} {title.ljust(width)}  {score.rjust(9)}{tail}"]
     detail: list[str] = []
-    if item.reason:
+    if _missing_answer(item):  # not lost: pending, and the student can still say where it is
+        detail.append(paint("yellow", f"{item.reason or 'no answer found'}. {answer_hint(item)}"))
+    elif item.reason:
         detail.append(paint("red", f"reason: {item.reason}"))
+    if all_or_nothing_note(item):
+        detail.append(paint("red", all_or_nothing_note(item)))
     for check in item.checks:
         if check.passed:
             continue  # the terminal stays short: passed checks are implied by the mark

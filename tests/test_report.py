@@ -108,7 +108,7 @@ def test_class_summary_table_links_and_points(tmp_path):
         "alice/report.html", "bob/report.html", "carol/report.html"]
     bob = table[table.index("bob/report.html"): table.index("carol/report.html")]
     cells = re.findall(r'<td class="num ([a-z]+)"[^>]*>(.*?)</td>', bob)
-    assert cells == [("partial", "<strong>13.5</strong> / 30"), ("full", "5"), ("partial", "1"),
+    assert cells == [("partial", '<strong>13.5</strong> / 30<br><small class="pending-pts">10 pending</small>'), ("full", "5"), ("partial", "1"),
                      ("full", "5"), ("partial", "2.5"), ("pending", "pending"),
                      ("pending", "pending")]
     assert "=HYPERLINK(&#34;http://evil&#34;) crashed" in bob
