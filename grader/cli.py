@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("paths", nargs="+", type=Path)
     _common(grade)
     grade.add_argument("--out", type=Path, default=None, help="output folder (default ./grading/PACK)")
-    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    grade.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1)
     grade.add_argument("--manual", type=Path, default=None, help="TA scores CSV: student + manual item ids")
 
     check = sub.add_parser("check", help="self-check one submission (public checks)")
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="grade the bundled example submissions of every pack")
     demo.add_argument("--out", type=Path, default=Path("grading/demo"))
-    demo.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    demo.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1)
     demo.add_argument("--pack", action="append", default=None, help="only these packs")
     _sandbox_option(demo)
 
@@ -54,8 +54,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--timeout", type=float, default=None, help="seconds per submission run")
+    p.add_argument("--timeout", type=_positive_seconds, default=None, help="seconds per submission run")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--train", choices=["full", "budget"], default=None,
                    help="full: the student's training as written; budget: capped, provisional")
@@ -165,12 +185,17 @@ def cmd_check(args) -> int:
         for problem in problems:
             print(f"rnngrade: could not be graded: {problem}", file=sys.stderr)
         return 1
+    from grader.grade import NotGraded
+
     worker = Worker(imports=pack.spec.warm)
     try:
         result = grade_submission(pack, Submission(files[0].stem, tuple(files)), worker=worker,
                                   seed=args.seed if args.seed is not None else int(time.time()),
                                   mode=args.train or "budget", data_dir=_data_dir(args.data_dir),
                                   timeout=args.timeout, public_only=True)
+    except NotGraded as exc:
+        print(f"rnngrade: could not be graded: {exc.reason}", file=sys.stderr)
+        return 1
     finally:
         worker.close()
     print(terminal.render(result, color=sys.stdout.isatty()))

@@ -16,7 +16,7 @@ from grader import banned as banned_mod
 from grader import score
 from grader.context import Ctx, Memo, UnitMissing
 from grader.discover import Submission, discover
-from grader.load import LoadError, SourceUnit, answer_texts, extract_answer, load_file, match_units
+from grader.load import NOT_A_NOTEBOOK, LoadError, SourceUnit, answer_texts, extract_answer, load_file, match_units
 from grader.outcomes import BatchResult, Check, ItemScore, SubmissionResult
 from grader.packs import Pack, load_pack, requirement_problems
 from grader.sandbox import SandboxLost, StudentRaised, Worker, WorkerPool
@@ -118,6 +118,14 @@ def _ban_reasons(pack: Pack, units: dict[str, SourceUnit], runtime: dict[str, li
     return reasons
 
 
+class NotGraded(Exception):
+    """A submission the grader cannot grade at all (no score; listed under "could not be graded")."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | None, seed: int,
                      mode: str = "budget", data_dir: Path | None = None, timeout: float | None = None,
                      memo: Memo | None = None, manual_scores: dict[str, dict[str, float]] | None = None,
@@ -130,6 +138,9 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
         if problem:
             missing[name] = problem
             del units[name]
+    if not units and any(NOT_A_NOTEBOOK in reason for reason in missing.values()):
+        # nothing to run and the notebook is not JSON: no score at all, said once
+        raise NotGraded("; ".join(r for r in missing.values() if NOT_A_NOTEBOOK in r))
     ctx = Ctx(pack=pack, units=units, missing=missing, worker=worker, seed=seed, mode=mode,
               data_dir=data_dir, memo=memo or Memo(), timeout=timeout or default_timeout(pack, mode),
               hidden=_hidden_paths(pack), support=support_files(units, submission.files))
@@ -272,6 +283,10 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
                 sub = futures[future]
                 try:
                     result = future.result()
+                except NotGraded as exc:
+                    batch.failures.append((sub.origin or sub.student,
+                                           f"{sub.student}: could not be graded: {exc.reason}"))
+                    continue
                 except Exception as exc:  # the engine itself failed on this one: the batch goes on
                     log.error("grading %s failed:\n%s", sub.student, traceback.format_exc())
                     batch.failures.append((sub.origin, f"internal error: {type(exc).__name__}: {exc}"))
