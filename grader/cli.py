@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=Path, default=None, help="output folder (default ./grading/PACK)")
     grade.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1)
     grade.add_argument("--manual", type=Path, default=None, help="TA scores CSV: student + manual item ids")
+    grade.add_argument("--roster", type=Path, default=None,
+                       help="CSV with columns student,name,email,sid: adds name, email and SID to grades.csv")
+    grade.add_argument("--canvas", action="store_true",
+                       help="also write canvas.csv, a Canvas gradebook import (one assignment column)")
 
     check = sub.add_parser("check", help="self-check one submission (public checks)")
     check.add_argument("pack")
@@ -152,15 +156,32 @@ def cmd_grade(args) -> int:
 
     load_pack(args.pack)  # unknown pack: exit 2 before anything else
     out = args.out or Path("grading") / args.pack
+    from grader import gradebook
+
+    roster = {}
+    if args.roster is not None:  # checked before any student code runs
+        try:
+            roster = gradebook.read_roster(args.roster)
+        except gradebook.RosterError as exc:
+            print(f"rnngrade: {exc}", file=sys.stderr)
+            return 2
     batch = grade_batch(pack_id=args.pack, paths=args.paths, jobs=max(1, args.jobs), timeout=args.timeout,
                         data_dir=_data_dir(args.data_dir), manual=args.manual, mode=args.train or "budget",
                         seed=args.seed, progress=_progress(True))
     for path, reason in batch.failures:
         print(f"rnngrade: {reason}", file=sys.stderr)
     if batch.results:
+        if roster:
+            unlisted = gradebook.apply_roster(batch, roster)
+            if unlisted:
+                print(f"rnngrade: not on the roster {args.roster} (no name, email, SID): "
+                      f"{', '.join(unlisted[:20])}{' ...' if len(unlisted) > 20 else ''}", file=sys.stderr)
         write_outputs(batch, out)
         print(terminal.render_batch(batch))
-        print(f"reports: {out / 'index.html'}  gradebook: {out / 'grades.csv'}")
+        print(f"reports: {out / 'index.html'}  gradebook: {out / 'grades.csv'}  similarity: {out / 'similarity.csv'}")
+        if args.canvas:
+            path, held = gradebook.write_canvas_csv(batch, out / "canvas.csv", roster)
+            print(f"canvas: {path}" + (f" ({len(held)} left blank: manual items pending)" if held else ""))
     else:
         print("rnngrade: nothing could be graded", file=sys.stderr)
     return batch.return_code
