@@ -108,3 +108,26 @@ def test_a_notebook_that_is_not_json_is_not_graded_in_grade_or_check(tmp_path):
     out = rnngrade("check", "lab7-inclass", nb)
     assert out.returncode == 1
     assert out.stderr.count("not a valid notebook") == 1 and "could not be graded" in out.stderr
+
+
+def test_roster_and_canvas_from_the_command_line(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "carol").mkdir(parents=True)
+    shutil.copy(REFERENCE, subs / "carol" / "lab7.py")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,email\nCarol,c@x\n")
+    out = rnngrade("grade", "lab7-inclass", subs, "--out", tmp_path / "o", "--roster", bad)
+    assert out.returncode == 2 and "no `student` column" in out.stderr
+    assert not (tmp_path / "o").exists()  # refused before anything ran
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,name,email,sid\ncarol,Carol Cole,carol@uni.edu,1003\n")
+    out = rnngrade("grade", "lab7-inclass", subs, "--out", tmp_path / "o", "--roster", roster, "--canvas",
+                   "--jobs", "1", "--seed", "3")
+    assert out.returncode == 0, out.stderr
+    grades = (tmp_path / "o" / "grades.csv").read_text().splitlines()
+    assert grades[0].startswith("student,name,email,sid,total,max")
+    assert grades[1].startswith("carol,Carol Cole,carol@uni.edu,1003,")
+    canvas = (tmp_path / "o" / "canvas.csv").read_text().splitlines()
+    assert canvas[0].startswith("Student,ID,SIS User ID,SIS Login ID,Section,")
+    assert canvas[2].startswith("Carol Cole,,1003,carol@uni.edu,,")
+    assert (tmp_path / "o" / "similarity.csv").read_text().startswith("student_a,student_b,score")
