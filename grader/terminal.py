@@ -263,6 +263,14 @@ def render_batch(batch: BatchResult) -> str:
 def _batch_totals(results: list[SubmissionResult]) -> str:
     if not results:
         return "No submission could be graded."
+    if any(pending_points(r) for r in results):  # pending manual points are not lost
+        totals = [r.auto_score for r in results]
+        top = fmt_points(max(r.auto_max for r in results))
+        waiting = sum(1 for r in results if pending_points(r))
+        return (f"auto-graded points: mean {fmt_points(statistics.fmean(totals))}/{top}, "
+                f"median {fmt_points(statistics.median(totals))}, "
+                f"min {fmt_points(min(totals))}, max {fmt_points(max(totals))} "
+                f"(manual items pending for {waiting} student{'s' if waiting != 1 else ''})")
     totals = [r.score for r in results]
     top = fmt_points(max(r.max_score for r in results))
     return (f"mean {fmt_points(statistics.fmean(totals))}/{top}, "
