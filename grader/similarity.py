@@ -28,6 +28,7 @@ GUARANTEE = 30  # matches at least this long are always found
 FLAG = 0.5  # pairs at or above this score are listed on the class page
 MIN_TOKENS = 20  # a submission with fewer own (non-handout) characters is not compared
 PAGE_ROWS = 25
+MAX_CHARS = 400_000  # of one student's code: beyond this the text is cut (tokenizing is linear, but bounded)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class _Doc:
             self.segments.append(_Segment(offset, unit.filename, unit.where))
             parts.append(unit.source)
             offset += len(unit.source) + 1
-        self.text = "\n".join(parts)
+        self.text = "\n".join(parts)[:MAX_CHARS]
 
     def locate(self, start: int, end: int) -> tuple[str, str]:
         seg = self.segments[0]
