@@ -251,7 +251,7 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
     pack = load_pack(pack_id)
     submissions, failures = discover([Path(p) for p in paths], pack.spec)
     seed = seed if seed is not None else secrets.randbelow(2**31)
-    batch = BatchResult(pack.spec.id, pack.spec.title, failures=list(failures), seed=seed)
+    batch = BatchResult(pack.spec.id, pack.spec.title, failures=list(failures), seed=seed, similarity=[])
     if not submissions:
         return batch
     # grader-side problems (a missing library or data set) are checked before anyone runs:
@@ -325,5 +325,6 @@ def write_outputs(batch: BatchResult, out: Path) -> None:
         results_json.write_results_json(result, folder / "results.json")
         report.write_student_report(result, folder / "report.html")
     gradebook.write_grades_csv(batch, out / "grades.csv")
-    similarity.write_csv(batch.similarity, out / "similarity.csv")
+    if batch.similarity is not None:  # None: not computed this run, the file there stays
+        similarity.write_csv(batch.similarity, out / "similarity.csv")
     report.write_class_summary(batch, out / "index.html")

@@ -152,7 +152,9 @@ class BatchResult:
     results: list[SubmissionResult] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
     seed: int = 0
-    similarity: list = field(default_factory=list)  # grader.similarity.Pair, highest first
+    # grader.similarity.Pair, highest first; None: not computed in this run (a batch rebuilt
+    # from results.json): the sinks then keep and show the similarity.csv already written
+    similarity: list | None = None
 
     @property
     def return_code(self) -> int:

@@ -125,11 +125,17 @@ def _item_class(item: ItemScore | None) -> str:
 # --- class summary -----------------------------------------------------------------------
 
 def write_class_summary(batch: BatchResult, path: str | Path) -> Path:
-    """Write the class summary index.html (links to `<student>/report.html`)."""
-    return _write(path, render_class_summary(batch))
+    """Write the class summary index.html (links to `<student>/report.html`). A batch
+    rebuilt without similarity (None) shows the similarity.csv already beside it."""
+    from . import similarity
+
+    pairs = batch.similarity
+    if pairs is None:
+        pairs = similarity.read_csv(Path(path).parent / "similarity.csv")
+    return _write(path, render_class_summary(batch, pairs=pairs))
 
 
-def render_class_summary(batch: BatchResult) -> str:
+def render_class_summary(batch: BatchResult, *, pairs: list | None = None) -> str:
     results = sorted(batch.results, key=lambda r: r.student)
     columns = rubric_columns(batch)
     stats = [item_stats(batch, col) for col in columns]
@@ -147,8 +153,9 @@ def render_class_summary(batch: BatchResult) -> str:
 
     return _env.get_template("index.html.j2").render(
         any_pending=any_pending,
-        shared=similarity.flagged(batch.similarity),
-        compared=len(batch.similarity),
+        shared=similarity.flagged(pairs if pairs is not None else batch.similarity),
+        compared=len((pairs if pairs is not None else batch.similarity) or []),
+        similarity_known=pairs is not None or batch.similarity is not None,
         flag=similarity.FLAG,
         any_errors=any(r.error for r in results),
         batch=batch,

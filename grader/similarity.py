@@ -187,5 +187,33 @@ def write_csv(pairs: list[Pair], path: str | Path) -> Path:
     return path
 
 
-def flagged(pairs: list[Pair], limit: int = PAGE_ROWS) -> list[Pair]:
+def read_csv(path: str | Path) -> list[Pair] | None:
+    """The pairs of a similarity.csv written earlier (None when there is none or it is unreadable)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        pairs = []
+        for row in rows:
+            regions = []
+            for text in filter(None, (row.get("regions") or "").split("; ")):
+                left, _, right = text.partition(" ~ ")
+                fa, _, wa = left.partition(" ")
+                fb, _, wb = right.partition(" ")
+                regions.append(Region(fa, wa, fb, wb))
+            pairs.append(Pair(_uncell(row["student_a"]), _uncell(row["student_b"]), float(row["score"]),
+                              float(row["share_a"]), float(row["share_b"]), tuple(regions)))
+        return pairs
+    except (OSError, KeyError, ValueError, UnicodeError):
+        return None
+
+
+def _uncell(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:2] in ("=", "+", "-", "@") else text
+
+
+def flagged(pairs: list[Pair] | None, limit: int = PAGE_ROWS) -> list[Pair]:
+    pairs = pairs or []
     return [p for p in pairs if p.score >= FLAG][:limit]

@@ -143,3 +143,28 @@ def test_a_batch_writes_similarity_and_keeps_scores(tmp_path):
     shared = page[page.index("Possibly shared code"):page.index("Could not be graded (")]
     assert "ann/report.html" in shared and "ben/report.html" in shared
     assert "hal/report.html" not in shared
+
+
+def test_a_page_rebuilt_without_similarity_keeps_the_csv_and_its_table(tmp_path):
+    """A batch rebuilt from results.json (similarity None, e.g. after a TA saves a score)
+    neither overwrites similarity.csv nor loses the table on the class page."""
+    from grader.grade import write_outputs
+    from grader.report import write_class_summary
+    from results_factory import make_batch
+
+    batch = make_batch()
+    batch.similarity = [similarity.Pair("alice", "bob", 0.9, 0.9, 0.8,
+                                        (similarity.Region("lab7.py", "lines 1-9", "lab7.py", "lines 2-10"),)),
+                        similarity.Pair("alice", "carol", 0.1, 0.1, 0.1)]
+    write_outputs(batch, tmp_path)
+    written = (tmp_path / "similarity.csv").read_text()
+    assert similarity.read_csv(tmp_path / "similarity.csv") == batch.similarity
+    batch.similarity = None
+    write_outputs(batch, tmp_path)
+    assert (tmp_path / "similarity.csv").read_text() == written
+    page = (tmp_path / "index.html").read_text()
+    shared = page[page.index("Possibly shared code"):page.index("Could not be graded (")]
+    assert "90%" in shared and "lines 2-10" in shared and "carol/report.html" not in shared
+    (tmp_path / "similarity.csv").unlink()
+    page = write_class_summary(batch, tmp_path / "index.html").read_text()
+    assert "Not computed for this page" in page
