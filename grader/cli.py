@@ -26,10 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("paths", nargs="+", type=Path)
     _common(grade)
     grade.add_argument("--out", type=Path, default=None, help="output folder (default ./grading/PACK)")
-    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    grade.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1)
     grade.add_argument("--manual", type=Path, default=None, help="TA scores CSV: student + manual item ids")
     grade.add_argument("--cluster", metavar="tcp://HOST:PORT", default=None,
                        help="grade on this Dask scheduler's workers (needs the cluster extra)")
+    grade.add_argument("--roster", type=Path, default=None,
+                       help="CSV with columns student,name,email,sid: adds name, email and SID to grades.csv")
+    grade.add_argument("--canvas", action="store_true",
+                       help="also write canvas.csv, a Canvas gradebook import (one assignment column)")
 
     check = sub.add_parser("check", help="self-check one submission (public checks)")
     check.add_argument("pack")
@@ -38,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="grade the bundled example submissions of every pack")
     demo.add_argument("--out", type=Path, default=Path("grading/demo"))
-    demo.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    demo.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1)
     demo.add_argument("--pack", action="append", default=None, help="only these packs")
     _sandbox_option(demo)
 
@@ -60,8 +64,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--timeout", type=float, default=None, help="seconds per submission run")
+    p.add_argument("--timeout", type=_positive_seconds, default=None, help="seconds per submission run")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--train", choices=["full", "budget"], default=None,
                    help="full: the student's training as written; budget: capped, provisional")
@@ -143,6 +167,15 @@ def cmd_grade(args) -> int:
 
     load_pack(args.pack)  # unknown pack: exit 2 before anything else
     out = args.out or Path("grading") / args.pack
+    from grader import gradebook
+
+    roster = {}
+    if args.roster is not None:  # checked before any student code runs
+        try:
+            roster = gradebook.read_roster(args.roster)
+        except gradebook.RosterError as exc:
+            print(f"rnngrade: {exc}", file=sys.stderr)
+            return 2
     try:  # an output folder already graded: merge into it, with its seed unless --seed
         info = store.read_batch_info(out)
         if info is not None and info["pack"] != args.pack:
@@ -172,6 +205,11 @@ def cmd_grade(args) -> int:
     for path, reason in batch.failures:
         print(f"rnngrade: {reason}", file=sys.stderr)
     if batch.results:
+        if roster:
+            unlisted = gradebook.apply_roster(batch, roster)
+            if unlisted:
+                print(f"rnngrade: not on the roster {args.roster} (no name, email, SID): "
+                      f"{', '.join(unlisted[:20])}{' ...' if len(unlisted) > 20 else ''}", file=sys.stderr)
         try:
             merged = write_outputs(batch, out)
         except (store.StoreError, ManualError) as exc:
@@ -185,7 +223,10 @@ def cmd_grade(args) -> int:
             print(f"{out}: {len(merged.results)} students in all ({len(merged.results) - len(graded)} kept "
                   "from earlier runs)")
         print(f"reports: {out / 'index.html'}  gradebook: {out / 'grades.csv'}  "
-              f"review: rnngrade review {out}")
+              f"similarity: {out / 'similarity.csv'}  review: rnngrade review {out}")
+        if args.canvas:
+            path, held = gradebook.write_canvas_csv(merged, out / "canvas.csv", roster)
+            print(f"canvas: {path}" + (f" ({len(held)} left blank: manual items pending)" if held else ""))
     else:
         print("rnngrade: nothing could be graded", file=sys.stderr)
     return batch.return_code
@@ -236,12 +277,17 @@ def cmd_check(args) -> int:
         for problem in problems:
             print(f"rnngrade: could not be graded: {problem}", file=sys.stderr)
         return 1
+    from grader.grade import NotGraded
+
     worker = Worker(imports=pack.spec.warm)
     try:
         result = grade_submission(pack, Submission(files[0].stem, tuple(files)), worker=worker,
                                   seed=args.seed if args.seed is not None else int(time.time()),
                                   mode=args.train or "budget", data_dir=_data_dir(args.data_dir),
                                   timeout=args.timeout, public_only=True)
+    except NotGraded as exc:
+        print(f"rnngrade: could not be graded: {exc.reason}", file=sys.stderr)
+        return 1
     finally:
         worker.close()
     print(terminal.render(result, color=sys.stdout.isatty()))

@@ -15,7 +15,7 @@ from grader import banned as banned_mod
 from grader import score
 from grader.context import Ctx, Memo, UnitMissing
 from grader.discover import Submission, discover
-from grader.load import LoadError, SourceUnit, answer_texts, extract_answer, load_file, match_units
+from grader.load import NOT_A_NOTEBOOK, LoadError, SourceUnit, answer_texts, extract_answer, load_file, match_units
 from grader.outcomes import BatchResult, Check, ItemScore, SubmissionResult
 from grader.packs import Pack, load_pack, requirement_problems
 from grader.sandbox import SandboxLost, StudentRaised, Worker, WorkerPool
@@ -117,6 +117,14 @@ def _ban_reasons(pack: Pack, units: dict[str, SourceUnit], runtime: dict[str, li
     return reasons
 
 
+class NotGraded(Exception):
+    """A submission the grader cannot grade at all (no score; listed under "could not be graded")."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | None, seed: int,
                      mode: str = "budget", data_dir: Path | None = None, timeout: float | None = None,
                      memo: Memo | None = None, manual_scores: dict[str, dict[str, float]] | None = None,
@@ -129,6 +137,9 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
         if problem:
             missing[name] = problem
             del units[name]
+    if not units and any(NOT_A_NOTEBOOK in reason for reason in missing.values()):
+        # nothing to run and the notebook is not JSON: no score at all, said once
+        raise NotGraded("; ".join(r for r in missing.values() if NOT_A_NOTEBOOK in r))
     ctx = Ctx(pack=pack, units=units, missing=missing, worker=worker, seed=seed, mode=mode,
               data_dir=data_dir, memo=memo or Memo(), timeout=timeout or default_timeout(pack, mode),
               hidden=_hidden_paths(pack), support=support_files(units, submission.files))
@@ -233,7 +244,7 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
                                                [s.student for s in submissions] + list(known_students))
     seed = seed if seed is not None else secrets.randbelow(2**31)
     batch = BatchResult(pack.spec.id, pack.spec.title, failures=list(failures), seed=seed,
-                        manual_scores=ta_scores)
+                        manual_scores=ta_scores, similarity=[])
     if not submissions:
         return batch
     order = {s.student: i for i, s in enumerate(submissions)}
@@ -245,6 +256,7 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
                                              manual_scores=manual_mod.as_points(ta_scores), progress=progress)
         batch.results = sorted(results, key=lambda r: order.get(r.student, 0))
         batch.failures += failures
+        batch.similarity = _similarity(pack, submissions)
         return batch
     # grader-side problems (a missing library or data set) are checked before anyone runs:
     # every submission is "could not be graded", never a partial score blamed on the student
@@ -275,6 +287,10 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
                 sub = futures[future]
                 try:
                     result = future.result()
+                except NotGraded as exc:
+                    batch.failures.append((sub.origin or sub.student,
+                                           f"{sub.student}: could not be graded: {exc.reason}"))
+                    continue
                 except Exception as exc:  # the engine itself failed on this one: the batch goes on
                     log.error("grading %s failed:\n%s", sub.student, traceback.format_exc())
                     batch.failures.append((sub.origin, f"internal error: {type(exc).__name__}: {exc}"))
@@ -287,7 +303,19 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
         if own_pool:
             pool.close()
     batch.results.sort(key=lambda r: order.get(r.student, 0))
+    batch.similarity = _similarity(pack, submissions)
     return batch
+
+
+def _similarity(pack: Pack, submissions: list[Submission]) -> list:
+    """Possibly shared code (evidence for the TA; never changes a score, never stops a batch)."""
+    from grader import similarity
+
+    try:
+        return similarity.compare_submissions(pack, submissions)
+    except Exception:
+        log.warning("similarity could not be computed:\n%s", traceback.format_exc())
+        return []
 
 
 def stored_seed(out: Path | None) -> int | None:
@@ -329,7 +357,7 @@ def write_outputs(batch: BatchResult, out: Path) -> BatchResult:
     scores = manual.merged(manual.read_manual_json(out, spec), given)
     manual.write_manual_json(out, scores)
     stored = BatchResult(batch.pack, batch.pack_title, results=stripped + kept, failures=failures,
-                         seed=batch.seed)
+                         seed=batch.seed, similarity=batch.similarity)
     store.write_batch_info(stored, out)
     return render_outputs(stored, out, scores, spec)
 
@@ -338,11 +366,11 @@ def render_outputs(stored: BatchResult, out: Path, scores: dict, spec, *,
                    only: str | None = None) -> BatchResult:
     """The sinks' files from stored results + TA scores: each student's results.json and
     report.html (only `only`'s when given), grades.csv and index.html. No student code runs."""
-    from grader import gradebook, manual, report, results_json
+    from grader import gradebook, manual, report, results_json, similarity
 
     results = [manual.apply(r, spec, scores.get(r.student)) for r in stored.results]
     batch = BatchResult(stored.pack, stored.pack_title, results=results, failures=list(stored.failures),
-                        seed=stored.seed)
+                        seed=stored.seed, similarity=stored.similarity)
     for result in results:
         if only is not None and result.student != only:
             continue
@@ -351,5 +379,7 @@ def render_outputs(stored: BatchResult, out: Path, scores: dict, spec, *,
         results_json.write_results_json(result, folder / "results.json")
         report.write_student_report(result, folder / "report.html")
     gradebook.write_grades_csv(batch, out / "grades.csv")
+    if batch.similarity is not None:  # None: not computed this run, the file there stays
+        similarity.write_csv(batch.similarity, out / "similarity.csv")
     report.write_class_summary(batch, out / "index.html")
     return batch

@@ -1,6 +1,7 @@
 """The gradebook sink: grades.csv, one row per student.
 
-Columns: student, (name, email, sid: Gradescope exports only), total, max, one column per rubric item id (rubric order), status,
+Columns: student, (name, email, sid: when known, from a Gradescope export or a --roster
+CSV), total, max, one column per rubric item id (rubric order), status,
 error. A manual item still pending is left blank (not 0) so a TA sees what is left to
 score; `status` says which rows are not final:
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+
+from dataclasses import dataclass, replace
 
 from .outcomes import BatchResult, ItemScore, SubmissionResult
 from .terminal import fmt_points, is_provisional, rubric_order
@@ -33,7 +36,8 @@ def rubric_columns(batch: BatchResult) -> list[ItemScore]:
 
 
 def has_submitters(batch: BatchResult) -> bool:
-    """A Gradescope export: grades.csv then carries name, email and SID after `student`."""
+    """Known people (a Gradescope export or a roster): grades.csv then carries name, email
+    and SID after `student`."""
     return any(r.submitters for r in batch.results)
 
 
@@ -90,3 +94,104 @@ def _item_cell(item: ItemScore | None) -> str:
 def _cell(text: str) -> str:
     text = " ".join(str(text).split())  # one physical line per row, whatever the message
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+# -- roster (--roster) -----------------------------------------------------------------------
+
+ROSTER_COLUMNS = ("student", "name", "email", "sid")
+
+
+class RosterError(Exception):
+    """A roster that cannot be used: one line naming the file, row and column."""
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str = ""
+    email: str = ""
+    sid: str = ""
+    section: str = ""
+    canvas_id: str = ""
+
+
+def read_roster(path: str | Path) -> dict[str, Person]:
+    """A CSV with a `student` column (the submission's folder or file name) and any of
+    name, email, sid (optional: section, canvas_id for the Canvas export)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise RosterError(f"roster {path}: no such file") from None
+    except (OSError, UnicodeError) as exc:
+        raise RosterError(f"roster {path}: cannot be read ({exc})") from None
+    reader = csv.DictReader(text.splitlines())
+    fields = [(f or "").strip().lower() for f in reader.fieldnames or []]
+    if "student" not in fields:
+        raise RosterError(f"roster {path}: no `student` column (the header must name student, name, email, sid; "
+                          f"found {', '.join(fields) or 'nothing'})")
+    if not {"name", "email", "sid"} & set(fields):
+        raise RosterError(f"roster {path}: none of the columns name, email, sid (found {', '.join(fields)})")
+    people: dict[str, Person] = {}
+    for number, raw in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if isinstance(v, str)}
+        student = row.get("student", "")
+        if not student:
+            raise RosterError(f"roster {path}, row {number}: the `student` cell is empty")
+        if student in people:
+            raise RosterError(f"roster {path}, row {number}: student {student!r} is listed twice")
+        people[student] = Person(row.get("name", ""), row.get("email", ""), row.get("sid", ""),
+                                 row.get("section", ""), row.get("canvas_id", ""))
+    return people
+
+
+def apply_roster(batch: BatchResult, roster: dict[str, Person]) -> list[str]:
+    """Fill name, email and sid of results that have none (a Gradescope export's own metadata
+    wins). Returns the graded students the roster does not list."""
+    unlisted = []
+    for index, result in enumerate(batch.results):
+        person = roster.get(result.student)
+        if person is None:
+            if not result.submitters:
+                unlisted.append(result.student)
+            continue
+        if not result.submitters:
+            batch.results[index] = replace(result, submitters=((person.name, person.email, person.sid),))
+    return unlisted
+
+
+# -- Canvas (--canvas) -----------------------------------------------------------------------
+
+CANVAS_HEAD = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+
+def canvas_rows(batch: BatchResult, roster: dict[str, Person] | None = None) -> tuple[list[list[str]], list[str]]:
+    """Canvas's gradebook import layout: Student, ID, SIS User ID, SIS Login ID, Section, then
+    one assignment column, a "Points Possible" row, one row per person (each member of a
+    group). Canvas matches rows by ID, SIS User ID or SIS Login ID (here: roster canvas_id,
+    sid, email). A total that is not final (manual points pending) is left blank, which
+    Canvas reads as "no change"; those students are returned."""
+    roster = roster or {}
+    max_score = max((r.max_score for r in batch.results), default=0.0)
+    head = [*CANVAS_HEAD, f"{batch.pack_title} ({batch.pack})"]
+    rows = [head, ["Points Possible", "", "", "", "", fmt_points(max_score)]]
+    held = []
+    for result in sorted(batch.results, key=lambda r: r.student):
+        pending = any(i.pending for i in result.items)
+        if pending:
+            held.append(result.student)
+        people = result.submitters or (("", "", ""),)
+        extra = roster.get(result.student, Person())
+        for name, email, sid in people:
+            rows.append([_cell(name or result.student), _cell(extra.canvas_id), _cell(sid), _cell(email),
+                         _cell(extra.section), "" if pending else fmt_points(result.score)])
+    return rows, held
+
+
+def write_canvas_csv(batch: BatchResult, path: str | Path, roster: dict[str, Person] | None = None
+                     ) -> tuple[Path, list[str]]:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows, held = canvas_rows(batch, roster)
+    with path.open("w", newline="", encoding="utf-8", errors="replace") as f:
+        csv.writer(f).writerows(rows)
+    return path, held

@@ -229,9 +229,17 @@ def _grade(pack_id: str, *, submission: Path, data_dir: Path | None, mode: str, 
     has_code = any(f.suffix in (".py", ".ipynb") for f in files)
     # no code at all (an empty upload): every item scores 0 with "no file submitted"; no sandbox
     worker = Worker(imports=pack.spec.warm) if has_code else None
+    from grader.grade import NotGraded
+
     try:
         result = grade_submission(pack, sub, worker=worker, mode=mode, data_dir=data_dir,
                                   seed=seed if seed is not None else int(time.time()) % (2**31))
+    except NotGraded as exc:  # the upload itself is unreadable (a notebook that is not JSON)
+        return {"score": 0, "execution_time": max(0, round(time.perf_counter() - started)),
+                "output": f"Your submission could not be graded: {exc.reason}. Open it in Jupyter, "
+                          "save it again (File > Save) and resubmit.",
+                "output_format": "text", "stdout_visibility": "hidden", "tests": [],
+                "extra_data": {"assignment": pack_id, "error": exc.reason, "student": student}}
     finally:
         if worker is not None:
             worker.close()

@@ -105,13 +105,16 @@ def neutralise(code: str) -> tuple[str, list[str]]:
     return "\n".join(out), found
 
 
+NOT_A_NOTEBOOK = "is not a valid notebook"  # the file is not notebook JSON: the batch cannot grade it
+
+
 def load_notebook(path: Path, unit: str) -> SourceUnit:
     import nbformat
 
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises several kinds for broken JSON
-        raise LoadError(f"{path.name} is not a valid notebook ({type(exc).__name__}: "
+        raise LoadError(f"{path.name} {NOT_A_NOTEBOOK} ({type(exc).__name__}: "
                         f"{str(exc).splitlines()[0][:200] if str(exc) else 'unreadable'})") from None
     parts, cells, neutralised, markdown = [], [], [], []
     line = 1

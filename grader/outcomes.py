@@ -65,6 +65,8 @@ class ItemScore:
     provisional: bool = False  # budget-mode figures: never the final tier
     public: bool = True
     comment: str | None = None  # manual items: the TA's comment with the score
+    all_or_nothing: bool = False  # the item scores only when every sub-check passes
+    question: str | None = None  # manual items: the question number answers are found under
 
     @property
     def status(self) -> Status:
@@ -153,6 +155,9 @@ class BatchResult:
     seed: int = 0
     # validated TA scores from --manual (grader.manual): student -> item -> {points, comment}
     manual_scores: dict = field(default_factory=dict)
+    # grader.similarity.Pair, highest first; None: not computed in this run (a batch rebuilt
+    # from results.json): the sinks then keep and show the similarity.csv already written
+    similarity: list | None = None
 
     @property
     def return_code(self) -> int:

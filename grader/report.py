@@ -17,7 +17,8 @@ import jinja2
 
 from .outcomes import BatchResult, Figure, ItemScore, SubmissionResult, UnitRun
 from .gradebook import row_status, rubric_columns
-from .terminal import clip, fmt_points, is_provisional, pending_points, rubric_order
+from .terminal import (all_or_nothing_note, answer_hint, clip, fmt_points, is_provisional, pending_points,
+                       rubric_order)
 
 TEMPLATES = Path(__file__).parent / "templates"
 STDOUT_LIMIT = 20_000  # characters of student stdout shown per run (head and tail kept)
@@ -39,11 +40,33 @@ _env.filters["clip"] = clip
 # --- per student -----------------------------------------------------------------------
 
 def write_student_report(result: SubmissionResult, path: str | Path) -> Path:
-    """Write report.html for one submission and return its path."""
-    return _write(path, render_student_report(result))
+    """Write report.html for one submission and return its path. Each figure is also
+    written as a PNG under figures/ beside it, so the page can open it full size."""
+    path = Path(path)
+    links = write_figures(result, path.parent / FIGURES)
+    return _write(path, render_student_report(result, figure_links=links))
 
 
-def render_student_report(result: SubmissionResult, review: dict | None = None) -> str:
+FIGURES = "figures"
+
+
+def write_figures(result: SubmissionResult, folder: Path) -> dict[tuple[int, int], str]:
+    """(run index, figure index) -> relative link of the PNG written for it."""
+    links = {}
+    for r, run in enumerate(result.runs):
+        for f, figure in enumerate(run.figures[:MAX_FIGURES]):
+            if not figure.png.startswith(_PNG_MAGIC):
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"run{r + 1}-fig{f + 1}.png"
+            (folder / name).write_bytes(figure.png)
+            links[(r, f)] = f"{FIGURES}/{name}"
+    return links
+
+
+def render_student_report(result: SubmissionResult, *,
+                          figure_links: dict[tuple[int, int], str] | None = None,
+                          review: dict | None = None) -> str:
     """`review`: the review server's form data (grader.review); None for the static page."""
     return _env.get_template("report.html.j2").render(
         review=review,
@@ -51,9 +74,11 @@ def render_student_report(result: SubmissionResult, review: dict | None = None) 
         items=rubric_order(result.items),
         provisional=is_provisional(result),
         pending=pending_points(result),
-        runs=[_run_view(run) for run in result.runs],
+        runs=[_run_view(run, r, figure_links or {}) for r, run in enumerate(result.runs)],
         answer_limit=ANSWER_LIMIT,
         item_class=_item_class,
+        aon_note=all_or_nothing_note,
+        answer_hint=answer_hint,
     )
 
 
@@ -61,6 +86,7 @@ def render_student_report(result: SubmissionResult, review: dict | None = None) 
 class _FigureView:
     title: str
     uri: str | None  # None: the bytes were not a PNG, so nothing is embedded
+    href: str | None = None  # the PNG written beside the report (full size)
 
 
 @dataclass(frozen=True)
@@ -72,20 +98,20 @@ class _RunView:
     figures_hidden: int
 
 
-def _run_view(run: UnitRun) -> _RunView:
+def _run_view(run: UnitRun, index: int = 0, links: dict | None = None) -> _RunView:
     shown = run.figures[:MAX_FIGURES]
     return _RunView(run=run, stdout=clip(run.stdout, STDOUT_LIMIT),
                     stdout_lines=len(run.stdout.splitlines()),
-                    figures=[_figure_view(f) for f in shown],
+                    figures=[_figure_view(f, (links or {}).get((index, k))) for k, f in enumerate(shown)],
                     figures_hidden=len(run.figures) - len(shown))
 
 
-def _figure_view(figure: Figure) -> _FigureView:
+def _figure_view(figure: Figure, href: str | None = None) -> _FigureView:
     title = " ".join(x for x in (figure.title, f"({figure.unit})" if figure.unit else "") if x)
     if not figure.png.startswith(_PNG_MAGIC):
         return _FigureView(title, None)
     data = base64.b64encode(figure.png).decode("ascii")
-    return _FigureView(title, f"data:image/png;base64,{data}")
+    return _FigureView(title, f"data:image/png;base64,{data}", href)
 
 
 def _item_class(item: ItemScore | None) -> str:
@@ -102,25 +128,46 @@ def _item_class(item: ItemScore | None) -> str:
 # --- class summary -----------------------------------------------------------------------
 
 def write_class_summary(batch: BatchResult, path: str | Path) -> Path:
-    """Write the class summary index.html (links to `<student>/report.html`)."""
-    return _write(path, render_class_summary(batch))
+    """Write the class summary index.html (links to `<student>/report.html`). A batch
+    rebuilt without similarity (None) shows the similarity.csv already beside it."""
+    from . import similarity
+
+    pairs = batch.similarity
+    if pairs is None:
+        pairs = similarity.read_csv(Path(path).parent / "similarity.csv")
+    return _write(path, render_class_summary(batch, pairs=pairs))
 
 
-def render_class_summary(batch: BatchResult) -> str:
+def render_class_summary(batch: BatchResult, *, pairs: list | None = None) -> str:
     results = sorted(batch.results, key=lambda r: r.student)
     columns = rubric_columns(batch)
     stats = [item_stats(batch, col) for col in columns]
     hardest = most_lost(stats)
-    totals = [r.score for r in results]
-    max_score = max((r.max_score for r in results), default=0.0)
+    # manual points awaiting a TA are pending, never lost: while any are, the distribution
+    # and the mean are over the auto-graded points and the pending points are counted apart
+    any_pending = any(pending_points(r) for r in results)
+    if any_pending:
+        totals = [r.auto_score for r in results]
+        max_score = max((r.auto_max for r in results), default=0.0)
+    else:
+        totals = [r.score for r in results]
+        max_score = max((r.max_score for r in results), default=0.0)
+    from . import similarity
+
     return _env.get_template("index.html.j2").render(
+        any_pending=any_pending,
+        shared=similarity.flagged(pairs if pairs is not None else batch.similarity),
+        compared=len((pairs if pairs is not None else batch.similarity) or []),
+        similarity_known=pairs is not None or batch.similarity is not None,
+        flag=similarity.FLAG,
+        any_errors=any(r.error for r in results),
         batch=batch,
         columns=columns,
         rows=[_student_row(r, columns) for r in results],
         stats=stats,
         lost=sorted((s for s in stats if s.mean is not None), key=_lost_key),
         hardest=hardest,
-        overview=_overview(totals, max_score, batch),
+        overview=_overview(totals, max_score, batch, results if any_pending else None),
         histogram=histogram(totals, max_score),
         any_provisional=any(is_provisional(r) for r in results),
         any_unconfined=any(r.sandbox == "none" for r in results),
@@ -181,6 +228,7 @@ class _StudentRow:
     cells: list[_Cell]
     status: str
     total_css: str
+    pending: float  # manual points awaiting a TA (not lost)
 
 
 def _student_row(result: SubmissionResult, columns: list[ItemScore]) -> _StudentRow:
@@ -195,9 +243,13 @@ def _student_row(result: SubmissionResult, columns: list[ItemScore]) -> _Student
         else:
             title = item.reason or f"{fmt_points(item.points)}/{fmt_points(item.max_points)}"
             cells.append(_Cell(fmt_points(item.points), _item_class(item), clip(title, 300)))
-    frac = result.score / result.max_score if result.max_score else 0.0
+    pending = pending_points(result)
+    scored_max = result.max_score - pending  # pending points are not lost: judged on what is scored
+    frac = result.score / scored_max if scored_max else 0.0
     total_css = "full" if frac >= 1 else ("partial" if frac > 0 else "zero")
-    return _StudentRow(result, student_href(result.student), cells, row_status(result), total_css)
+    if pending and scored_max <= 0:
+        total_css = "pending"
+    return _StudentRow(result, student_href(result.student), cells, row_status(result), total_css, pending)
 
 
 def student_href(student: str) -> str:
@@ -206,12 +258,17 @@ def student_href(student: str) -> str:
     return f"{quote(student, safe='')}/report.html"
 
 
-def _overview(totals: list[float], max_score: float, batch: BatchResult) -> list[tuple[str, str]]:
+def _overview(totals: list[float], max_score: float, batch: BatchResult,
+              pending: list[SubmissionResult] | None = None) -> list[tuple[str, str]]:
     facts = [("Graded", str(len(totals))), ("Could not be graded", str(len(batch.failures)))]
     if totals:
-        facts += [("Mean", f"{fmt_points(statistics.fmean(totals))} / {fmt_points(max_score)}"),
+        label = "Mean (auto-graded)" if pending else "Mean"
+        facts += [(label, f"{fmt_points(statistics.fmean(totals))} / {fmt_points(max_score)}"),
                   ("Median", fmt_points(statistics.median(totals))),
                   ("Lowest", fmt_points(min(totals))), ("Highest", fmt_points(max(totals)))]
+    if pending:
+        waiting = [r for r in pending if pending_points(r)]
+        facts.append(("Manual: pending", f"{len(waiting)} student{'s' if len(waiting) != 1 else ''}"))
     facts.append(("Seed", str(batch.seed)))
     return facts
 
@@ -243,3 +300,6 @@ def _write(path: str | Path, html: str) -> Path:
     # errors="replace": a lone surrogate in student output must not lose the whole report
     path.write_text(html, encoding="utf-8", errors="replace")
     return path
+
+
+_env.filters["href"] = student_href

@@ -27,7 +27,7 @@ def score_item(spec: ItemSpec, checks: list[Check], *, reason: str | None = None
         earned = min(earned, spec.points) if not spec.all_or_nothing else 0.0
     return ItemScore(spec.id, spec.name, spec.number, spec.kind, round(min(earned, spec.points), 4),
                      spec.points, tuple(checks), reason=reason, provisional=provisional,
-                     public=spec.public)
+                     public=spec.public, all_or_nothing=spec.all_or_nothing)
 
 
 def zero_item(item: ItemScore, reason: str) -> ItemScore:
@@ -39,8 +39,8 @@ def zero_item(item: ItemScore, reason: str) -> ItemScore:
 def manual_item(spec: ItemSpec, *, answer: str | None, ta_points: float | None) -> ItemScore:
     if ta_points is None:
         return ItemScore(spec.id, spec.name, spec.number, "manual", 0.0, spec.points, pending=True,
-                         answer=answer, public=spec.public,
+                         answer=answer, public=spec.public, question=spec.question,
                          reason=None if answer else f"no answer found for question {spec.question}")
     points = max(0.0, min(float(ta_points), spec.points))
     return ItemScore(spec.id, spec.name, spec.number, "manual", points, spec.points, pending=False,
-                     answer=answer, public=spec.public)
+                     answer=answer, public=spec.public, question=spec.question)

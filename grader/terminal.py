@@ -71,11 +71,37 @@ def check_lines(check: Check) -> list[str]:
     return lines
 
 
+def all_or_nothing_note(item: ItemScore) -> str | None:
+    """An all-or-nothing item scored 0 although some sub-checks passed: say why."""
+    if not item.all_or_nothing or item.pending or item.points > 0 or not item.checks:
+        return None
+    passed = sum(c.passed for c in item.checks)
+    if not passed:
+        return None
+    return (f"All or nothing: {passed} of {len(item.checks)} sub-checks passed, but this item "
+            f"scores only when every sub-check passes, so it is 0/{fmt_points(item.max_points)}.")
+
+
+def answer_hint(item: ItemScore) -> str | None:
+    """Where a manual question's answer is looked for."""
+    if item.kind != "manual":
+        return None
+    q = item.question or str(item.number)
+    return (f"Answers go in answers.md next to your code (or a markdown cell of your notebook), "
+            f"under a heading with the question number, e.g. `## {q}` or `Question {q}`.")
+
+
+def _missing_answer(item: ItemScore) -> bool:
+    return item.kind == "manual" and item.pending and not item.answer
+
+
 def item_text(item: ItemScore, *, answer_limit: int = TEXT_LIMIT) -> str:
     """The body text of one rubric item (results.json `output`, terminal details)."""
     lines: list[str] = []
     if item.reason:
         lines.append(f"Reason: {item.reason}")
+    if all_or_nothing_note(item):
+        lines.append(all_or_nothing_note(item))
     if item.pending:
         lines.append("Pending: this question is scored by a TA.")
     if item.provisional:
@@ -88,6 +114,7 @@ def item_text(item: ItemScore, *, answer_limit: int = TEXT_LIMIT) -> str:
         lines.append(_labelled("answer", clip(item.answer, answer_limit)))
     elif item.kind == "manual" and item.pending:
         lines.append("answer: (no answer found in the submission)")
+        lines.append(answer_hint(item))
     if item.comment:
         lines.append(_labelled("TA comment", clip(item.comment, answer_limit)))
     if not lines:
@@ -163,8 +190,12 @@ def _item_block(item: ItemScore, width: int, paint) -> list[str]:
         tail += paint("yellow", "  PROVISIONAL")
     lines = [f" {mark} {title.ljust(width)}  {score.rjust(9)}{tail}"]
     detail: list[str] = []
-    if item.reason:
+    if _missing_answer(item):  # not lost: pending, and the student can still say where it is
+        detail.append(paint("yellow", f"{item.reason or 'no answer found'}. {answer_hint(item)}"))
+    elif item.reason:
         detail.append(paint("red", f"reason: {item.reason}"))
+    if all_or_nothing_note(item):
+        detail.append(paint("red", all_or_nothing_note(item)))
     for check in item.checks:
         if check.passed:
             continue  # the terminal stays short: passed checks are implied by the mark
@@ -234,6 +265,14 @@ def render_batch(batch: BatchResult) -> str:
 def _batch_totals(results: list[SubmissionResult]) -> str:
     if not results:
         return "No submission could be graded."
+    if any(pending_points(r) for r in results):  # pending manual points are not lost
+        totals = [r.auto_score for r in results]
+        top = fmt_points(max(r.auto_max for r in results))
+        waiting = sum(1 for r in results if pending_points(r))
+        return (f"auto-graded points: mean {fmt_points(statistics.fmean(totals))}/{top}, "
+                f"median {fmt_points(statistics.median(totals))}, "
+                f"min {fmt_points(min(totals))}, max {fmt_points(max(totals))} "
+                f"(manual items pending for {waiting} student{'s' if waiting != 1 else ''})")
     totals = [r.score for r in results]
     top = fmt_points(max(r.max_score for r in results))
     return (f"mean {fmt_points(statistics.fmean(totals))}/{top}, "

@@ -51,10 +51,15 @@ def test_a_batch_survives_bad_submissions(tmp_path):
     out = rnngrade("grade", "lab7-inclass", subs, "--out", tmp_path / "out", "--jobs", "2", "--seed", "7")
     assert out.returncode == 0, out.stderr
     results = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "out").glob("*/results.json")}
-    assert set(results) == {"alice", "bob", "carol", "dave"}
+    # a notebook that is not JSON has no score at all: "could not be graded", said once
+    assert set(results) == {"alice", "carol", "dave"}
+    assert out.stderr.count("not a valid notebook") == 1
+    assert "bob: could not be graded: lab7.ipynb is not a valid notebook" in out.stderr
+    grades = (tmp_path / "out" / "grades.csv").read_text()
+    [bob] = [line for line in grades.splitlines() if "not a valid notebook" in line]
+    assert ",failed," in bob and "bob: could not be graded" in bob
     assert results["carol"]["score"] == 20
     assert "syntax error at line 1" in results["alice"]["extra_data"]["error"]
-    assert "not a valid notebook" in results["bob"]["extra_data"]["error"]
     assert "not UTF-8" in results["dave"]["extra_data"]["error"]
     assert all(r["score"] == 0 for k, r in results.items() if k != "carol")
     assert (tmp_path / "out" / "index.html").exists() and (tmp_path / "out" / "grades.csv").exists()
@@ -82,3 +87,47 @@ def test_gradescope_zip_has_the_autograder_layout(tmp_path):
     assert any(n.startswith("grader/") for n in names) and not any(n.startswith("source/") for n in names)
     assert any(n.startswith("assignments/lab7-inclass/") for n in names)
     assert not any("submissions/" in n for n in names)
+
+
+@pytest.mark.parametrize("flag", [["--jobs", "0"], ["--jobs", "-3"], ["--timeout", "0"], ["--timeout", "-1"],
+                                  ["--jobs", "two"]])
+def test_bad_flag_values_are_refused_with_exit_2(tmp_path, flag):
+    out = rnngrade("grade", "lab7-inclass", REFERENCE, "--out", tmp_path, *flag)
+    assert out.returncode == 2
+    assert f"argument {flag[0]}" in out.stderr
+    assert not (tmp_path / "grades.csv").exists()
+
+
+def test_a_notebook_that_is_not_json_is_not_graded_in_grade_or_check(tmp_path):
+    (tmp_path / "s" / "bob").mkdir(parents=True)
+    nb = tmp_path / "s" / "bob" / "lab7.ipynb"
+    nb.write_text("{ this is not json")
+    out = rnngrade("grade", "lab7-inclass", tmp_path / "s", "--out", tmp_path / "o", "--jobs", "1")
+    assert out.returncode == 1
+    assert out.stderr.count("not a valid notebook") == 1 and "could not be graded" in out.stderr
+    out = rnngrade("check", "lab7-inclass", nb)
+    assert out.returncode == 1
+    assert out.stderr.count("not a valid notebook") == 1 and "could not be graded" in out.stderr
+
+
+def test_roster_and_canvas_from_the_command_line(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "carol").mkdir(parents=True)
+    shutil.copy(REFERENCE, subs / "carol" / "lab7.py")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,email\nCarol,c@x\n")
+    out = rnngrade("grade", "lab7-inclass", subs, "--out", tmp_path / "o", "--roster", bad)
+    assert out.returncode == 2 and "no `student` column" in out.stderr
+    assert not (tmp_path / "o").exists()  # refused before anything ran
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,name,email,sid\ncarol,Carol Cole,carol@uni.edu,1003\n")
+    out = rnngrade("grade", "lab7-inclass", subs, "--out", tmp_path / "o", "--roster", roster, "--canvas",
+                   "--jobs", "1", "--seed", "3")
+    assert out.returncode == 0, out.stderr
+    grades = (tmp_path / "o" / "grades.csv").read_text().splitlines()
+    assert grades[0].startswith("student,name,email,sid,total,max")
+    assert grades[1].startswith("carol,Carol Cole,carol@uni.edu,1003,")
+    canvas = (tmp_path / "o" / "canvas.csv").read_text().splitlines()
+    assert canvas[0].startswith("Student,ID,SIS User ID,SIS Login ID,Section,")
+    assert canvas[2].startswith("Carol Cole,,1003,carol@uni.edu,,")
+    assert (tmp_path / "o" / "similarity.csv").read_text().startswith("student_a,student_b,score")

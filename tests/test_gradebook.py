@@ -51,3 +51,79 @@ def test_nothing_graded_still_writes_a_header_and_the_failures(tmp_path):
     path = write_grades_csv(batch, tmp_path / "grades.csv")
     assert path.read_text(encoding="utf-8").splitlines() == [
         "student,total,max,status,error", "a.txt,,,failed,no .py or .ipynb file"]
+
+
+# -- --roster and --canvas -------------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from grader import gradebook  # noqa: E402
+
+
+def _roster(tmp_path, text):
+    path = tmp_path / "roster.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_roster_fills_name_email_sid_in_grades_csv(tmp_path):
+    batch = make_batch()
+    roster = gradebook.read_roster(_roster(tmp_path, "Student,Name,Email,SID\n"
+                                                     "alice,Alice Liddell,alice@uni.edu,1001\n"
+                                                     "carol,\"Carol, C.\",carol@uni.edu,1003\n"
+                                                     "zoe,Zoe Z,zoe@uni.edu,1026\n"))
+    assert gradebook.apply_roster(batch, roster) == ["bob"]  # graded, not on the roster
+    table = list(csv.reader(write_grades_csv(batch, tmp_path / "g.csv").open(newline="")))
+    assert table[0][:6] == ["student", "name", "email", "sid", "total", "max"]
+    assert table[1][:5] == ["alice", "Alice Liddell", "alice@uni.edu", "1001", "10"]
+    assert table[2][:5] == ["bob", "", "", "", "13.5"]
+    assert table[3][:5] == ["carol", "Carol, C.", "carol@uni.edu", "1003", "25"]
+
+
+def test_gradescope_metadata_wins_over_the_roster(tmp_path):
+    from dataclasses import replace
+
+    batch = make_batch()
+    batch.results[0] = replace(batch.results[0], submitters=(("Carol GS", "c@gs.com", "77"),))
+    roster = gradebook.read_roster(_roster(tmp_path, "student,name,email,sid\ncarol,Other,o@x,1\n"))
+    gradebook.apply_roster(batch, roster)
+    assert batch.results[0].submitters == (("Carol GS", "c@gs.com", "77"),)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name,email,sid\nAlice,a@x,1\n", "no `student` column"),
+    ("student,nickname\nalice,al\n", "none of the columns name, email, sid"),
+    ("student,name\nalice,A\nalice,B\n", "row 3: student 'alice' is listed twice"),
+    ("student,name\n,A\n", "row 2: the `student` cell is empty"),
+])
+def test_a_bad_roster_is_refused_with_the_row(tmp_path, text, message):
+    with pytest.raises(gradebook.RosterError, match=message.replace("`", ".").replace("'", ".")):
+        gradebook.read_roster(_roster(tmp_path, text))
+
+
+def test_a_missing_roster_file_is_one_line(tmp_path):
+    with pytest.raises(gradebook.RosterError, match="no such file"):
+        gradebook.read_roster(tmp_path / "nope.csv")
+
+
+def test_canvas_csv_layout(tmp_path):
+    from dataclasses import replace
+
+    batch = make_batch()
+    # carol is complete (no pending item), alice and bob still have manual items pending
+    carol = batch.results[0]
+    batch.results[0] = replace(carol, items=tuple(i for i in carol.items if not i.pending),
+                               submitters=(("Carol C", "carol@uni.edu", "1003"), ("Dan D", "dan@uni.edu", "1004")))
+    roster = gradebook.read_roster(_roster(tmp_path, "student,name,email,sid,section\ncarol,C,c@x,9,L01\n"))
+    path, held = gradebook.write_canvas_csv(batch, tmp_path / "canvas.csv", roster)
+    table = list(csv.reader(path.open(newline="")))
+    assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                        "LSTM-RNN In Class: vanilla RNN sentence classifier (lab7-inclass)"]
+    assert table[1] == ["Points Possible", "", "", "", "", "30"]
+    assert table[2:] == [
+        ["alice", "", "", "", "", ""],  # pending: blank, Canvas keeps what it has
+        ["bob", "", "", "", "", ""],
+        ["Carol C", "", "1003", "carol@uni.edu", "L01", "25"],  # a group: one row per member
+        ["Dan D", "", "1004", "dan@uni.edu", "L01", "25"],
+    ]
+    assert held == ["alice", "bob"]

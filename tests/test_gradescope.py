@@ -466,3 +466,17 @@ def test_gradebook_without_export_keeps_its_columns():
 
     batch = BatchResult("lab7-inclass", "t", results=[make_result("alice")])
     assert header(batch)[:3] == ["student", "total", "max"]
+
+
+def test_a_notebook_that_is_not_json_is_could_not_be_graded_not_misconfigured(tmp_path):
+    from grader.gradescope import run
+
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    (upload / "lab7_inclass.ipynb").write_text("{ this is not json")
+    doc = validate(run("lab7-inclass", submission=upload, results=tmp_path / "results.json", data_dir=None))
+    assert doc["score"] == 0 and doc["tests"] == []
+    assert doc["output"].count("not a valid notebook") == 1
+    assert doc["output"].startswith("Your submission could not be graded: lab7_inclass.ipynb is not a valid notebook")
+    assert not doc["extra_data"].get("misconfigured")
+    assert json.loads((tmp_path / "results.json").read_text())["score"] == 0

@@ -108,7 +108,7 @@ def test_class_summary_table_links_and_points(tmp_path):
         "alice/report.html", "bob/report.html", "carol/report.html"]
     bob = table[table.index("bob/report.html"): table.index("carol/report.html")]
     cells = re.findall(r'<td class="num ([a-z]+)"[^>]*>(.*?)</td>', bob)
-    assert cells == [("partial", "<strong>13.5</strong> / 30"), ("full", "5"), ("partial", "1"),
+    assert cells == [("partial", '<strong>13.5</strong> / 30<br><small class="pending-pts">10 pending</small>'), ("full", "5"), ("partial", "1"),
                      ("full", "5"), ("partial", "2.5"), ("pending", "pending"),
                      ("pending", "pending")]
     assert "=HYPERLINK(&#34;http://evil&#34;) crashed" in bob
@@ -157,3 +157,75 @@ def test_empty_batch_still_renders():
     html = render_class_summary(BatchResult("p", "Pack", failures=[("x.zip", "bad zip")]))
     assert "No submission could be graded." in html
     assert "<li><code>x.zip</code>: bad zip</li>" in html
+
+
+# -- issue 15 item 6: the class page's and the reports' defects -----------------------------
+
+def _aon(passed: int, failed: int, *, all_or_nothing: bool = True) -> ItemScore:
+    checks = tuple(Check.ok(f"ok {k}", 1) for k in range(passed)) + tuple(
+        Check.failed(f"bad {k}", 1, expected="1", observed="0") for k in range(failed))
+    return ItemScore("shapes", "Parameter shapes", 1, "auto", 0.0, 5, checks=checks,
+                     all_or_nothing=all_or_nothing)
+
+
+def test_all_or_nothing_item_scored_0_with_passed_checks_says_why():
+    from grader.terminal import item_text, render
+
+    html = section(render_student_report(make_result(item_list=(_aon(2, 1),))), "shapes")
+    assert "All or nothing." in html
+    assert "2 of 3 sub-checks passed, but this item scores only when every sub-check passes, so it is 0/5." in html
+    assert "All or nothing" in item_text(_aon(2, 1)) and "2 of 3" in render(
+        make_result(item_list=(_aon(2, 1),)), color=False)
+    # not all-or-nothing, or nothing passed: nothing to explain
+    for item in (_aon(2, 1, all_or_nothing=False), _aon(0, 3)):
+        assert "All or nothing" not in render_student_report(make_result(item_list=(item,)))
+
+
+def test_manual_questions_say_where_answers_go_and_a_missing_one_is_not_red():
+    html = render_student_report(make_result())
+    q5, q6 = section(html, "q-hidden-state"), section(html, "q-hard-to-train")
+    for q, number in ((q5, 5), (q6, 6)):
+        assert "Answers go in answers.md next to your code (or a markdown cell of your notebook)" in q
+        assert f"e.g. `## {number}` or `Question {number}`" in q
+    assert 'class="reason"' not in q6  # pending, not lost: no red reason box
+    assert "no answer was found for it yet" in q6
+
+
+def test_figures_are_written_beside_the_report_and_open_full_size(tmp_path):
+    path = write_student_report(make_result(), tmp_path / "alice" / "report.html")
+    assert (tmp_path / "alice" / "figures" / "run1-fig1.png").read_bytes() == tiny_png()
+    assert sorted(p.name for p in (tmp_path / "alice" / "figures").iterdir()) == ["run1-fig1.png"]  # no GIF
+    html = path.read_text()
+    assert '<a href="figures/run1-fig1.png" target="_blank" title="open full size"><img src="data:image/png' in html
+    assert ">open full size</a>" in html
+
+
+def test_pending_manual_points_are_pending_never_lost_on_the_class_page():
+    html = render_class_summary(make_batch())
+    facts = dict(re.findall(r'<div class="k">([^<]+)</div><div class="v">([^<]+)</div>', html))
+    # alice 10, bob 13.5, carol 20 auto points out of 20 (manual items pending for all three)
+    assert facts["Mean (auto-graded)"] == "14.5 / 20"
+    assert "Mean" not in facts and facts["Manual: pending"] == "3 students"
+    assert "Distribution of auto-graded points" in html
+    labels = re.findall(r"<span>([^<]+)</span>", html[html.index('class="hist-labels"'):])[:10]
+    assert labels[-1] == "18–20"
+    carol = html[html.index("carol/report.html"):]
+    assert re.search(r'<td class="num full"><strong>25</strong> / 30<br><small class="pending-pts">5 pending', carol)
+
+
+def test_no_pending_keeps_totals():
+    from dataclasses import replace
+
+    batch = make_batch()
+    batch.results = [replace(r, items=tuple(i for i in r.items if i.kind == "auto")) for r in batch.results]
+    html = render_class_summary(batch)
+    assert "Distribution of totals" in html and '<div class="k">Mean</div>' in html
+    assert 'class="pending-pts"' not in html
+
+
+def test_student_column_with_status_is_sticky():
+    html = render_class_summary(make_batch())
+    assert re.search(r"table\.grades td\.who \{ position: sticky; left: 0;", html)
+    row = html[html.index('<td class="who"><a href="bob/report.html">'):]
+    row = row[:row.index("</td>")]
+    assert '<span class="badge bad"' in row and ">error</span>" in row
