@@ -552,7 +552,7 @@ def test_teaching_messages(results):
         return " ".join(filter(None, [c.observed for c in item.checks if not c.passed]
                                + [c.hint for c in item.checks] + [item.reason]))
 
-    assert "last batch alone (16 images)" in observed("testing-loop-last-batch", "testing-loop")
+    assert "last batch alone (8 images)" in observed("testing-loop-last-batch", "testing-loop")
     assert "0 image(s)" in observed("no-visualisation", "visualization")
     assert "banned API torch.nn.LSTM" in observed("nn-lstm", "lstm-cell")
     assert "output gate" in observed("wrong-gate-tanh-output", "lstm-cell")
@@ -567,5 +567,10 @@ def test_hostile_and_builtin_replacing_submissions(results):
     assert hostile.auto_score == 0 and all(i.points == 0 for i in hostile.items if i.kind == "auto")
     assert all(i.reason is None or "grader error" not in i.reason for i in hostile.items)
     assert results["builtins-replaced"].auto_score == 55
+    # labels looked up in the run's own test files: the accuracy is counted on images it never held
+    lookup = {i.id: i for i in results["hostile-label-lookup"].items}
+    acc = lookup["training-accuracy"].checks[0]
+    assert "never saw" in acc.name and "/5000" in acc.observed and float(acc.observed.split("%")[0]) < 15
+    assert "points above unseen images" in lookup["testing-loop"].checks[0].observed
     nb = {i.id: i.answer for i in results["layout-wu-params-notebook"].items if i.kind == "manual"}
     assert all(nb.values())
