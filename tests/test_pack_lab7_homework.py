@@ -509,6 +509,31 @@ def test_printed_accuracy_lines_are_read_as_a_ta_would():
     assert read("Train Accuracy: 99%\nloss 0.1") == []
 
 
+def test_testing_loop_is_compared_with_the_runs_half_and_refused_when_it_beats_the_hidden_half():
+    rng = np.random.default_rng(0)
+    seen = rng.random(5000) < 0.8  # the run's half: 80% right
+    hidden = rng.random(5000) < 0.8
+
+    def grade(printed, seen=seen, hidden=hidden):
+        ctx = FakeCtx(IMPORTS)
+        ctx.local["evaluation"] = {"accuracy": 100.0 * hidden.mean(), "correct": hidden, "batch_size": 128,
+                                   "seen_accuracy": 100.0 * seen.mean(), "seen_correct": seen}
+        ctx.run = lambda *a, **k: types.SimpleNamespace(stdout=f"Test Accuracy: {printed}%\n", error=None)
+        ctx.item_id = "testing-loop"
+        (check,) = checks.testing_loop(ctx)
+        return check
+
+    right = f"{100 * seen.mean():.2f}"
+    assert grade(right).passed
+    assert not grade(f"{100 * hidden.mean():.2f}").passed  # the hidden half's figure is not what the loop saw
+    # the handout's 10,000 as a fixed denominator: the count is right, no point lost
+    halved = grade(f"{100 * seen.sum() / 10000:.2f}")
+    assert halved.passed and "/ 10,000" in halved.observed
+    # predictions on the run's own images far better than on unseen ones: a lookup (or test-set training)
+    perfect = grade("100.00", seen=np.ones(5000, bool))
+    assert not perfect.passed and "points above unseen images" in perfect.observed
+
+
 # =============================================================================== golden submissions
 
 needs_data = pytest.mark.skipif(not (SHARED_DATA / "mnist").is_dir(), reason="../shared/data/mnist not present")

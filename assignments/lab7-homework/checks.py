@@ -1089,6 +1089,15 @@ def testing_loop(ctx):
                                   "learned (or looks up) the test set; train on train=True only")]
     if abs(printed - acc) <= tolerance + 1e-9:
         return [Check.ok(title, 5, expected=expected, observed=f"printed {printed:.2f}%")]
+    # The handout's test set has 10,000 images; a loop dividing its (right) count by a fixed
+    # 10,000 is right there, and must not lose points because the grader's run holds half.
+    full_n = n + len(ev["correct"])
+    count = int(ev["seen_correct"].sum())
+    if abs(printed - 100.0 * count / full_n) <= tolerance + 1e-9:
+        return [Check.ok(title, 5, expected=expected,
+                         observed=f"printed {printed:.2f}% = {count:,} correct / {full_n:,}: the right count over "
+                                  f"the {n:,} test images this run's ./data holds, divided by the handout's "
+                                  f"{full_n:,} (dividing by the number of images counted works everywhere)")]
     return [Check.failed(title, 5, expected=expected, observed=f"printed {printed:.2f}%",
                          hint=_loop_hint(printed, acc, ev))]
 
