@@ -319,11 +319,15 @@ def read_idx(path: Path | str) -> np.ndarray:
     return arr.reshape(dims).astype(dtype.newbyteorder("="), copy=True)
 
 
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """Write a uint8 array as gzip IDX, byte-identical to ../shared/data's files (mtime 0)."""
+def write_idx(path: Path, array: np.ndarray, *, compress: bool = True) -> None:
+    """Write a uint8 array as gzip IDX, byte-identical to ../shared/data's files (mtime 0);
+    compress=False writes the plain IDX torchvision reads from data/MNIST/raw."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not compress:
+        path.write_bytes(header + array.tobytes())
+        return
     name = path.name[:-3] if path.name.endswith(".gz") else path.name
     with open(path, "wb") as raw, gzip.GzipFile(filename=name, mode="wb", fileobj=raw, mtime=0) as gz:
         gz.write(header + array.tobytes())
@@ -399,12 +403,44 @@ def _unpacked(gz: Path, root: Path) -> Path:
     return out
 
 
-def mnist_run_files(data_dir: Path) -> tuple[dict[str, Path], str]:
+def mnist_test_split(seed: int, n: int = 10000, seen: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (sorted) of the test images a run gets and of those it never sees, drawn from
+    the batch seed: the grader can measure accuracy on images no run can look up."""
+    order = np.random.default_rng([int(seed) % (2**63), 0x7E57]).permutation(n)
+    return np.sort(order[:seen]), np.sort(order[seen:])
+
+
+def _split_test_files(test_dir: Path, root: Path, seed: int) -> dict[str, Path]:
+    """Plain IDX files holding only the run's part of the test set (made once per seed)."""
+    images_gz, labels_gz = (test_dir / f"{n}.gz" for n in _MNIST_NAMES[2:])
+    key = f"{_digest(images_gz, 'sha256')[:8]}{_digest(labels_gz, 'sha256')[:8]}-split-{int(seed)}"
+    folder = root / key
+    out = {name: folder / name for name in _MNIST_NAMES[2:]}
+    if all(p.is_file() for p in out.values()):
+        return out
+    images, labels = read_idx(images_gz), read_idx(labels_gz)
+    seen, _ = mnist_test_split(seed, len(labels))
+    folder.mkdir(parents=True, exist_ok=True)
+    for (name, path), array in zip(out.items(), (images[seen], labels[seen])):
+        fd, tmp = tempfile.mkstemp(prefix=name + ".", suffix=".part", dir=folder)
+        os.close(fd)
+        try:
+            write_idx(Path(tmp), array, compress=False)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return out
+
+
+def mnist_run_files(data_dir: Path, test_split_seed: int | None = None) -> tuple[dict[str, Path], str]:
     """Files to place next to a student's script so that
     `torchvision.datasets.MNIST(root='./data', train=..., download=True)` finds them offline.
 
     Returns ({"data/MNIST/raw/<name>": host file}, description of the training set used).
     torchvision only checks that the four uncompressed files exist, then parses them.
+    With test_split_seed the t10k files hold only the run's 5,000 images of
+    mnist_test_split(test_split_seed) (with their labels); the other 5,000 never enter the run.
     """
     data_dir = Path(data_dir)
     src = mnist_source(data_dir)
@@ -413,7 +449,13 @@ def mnist_run_files(data_dir: Path) -> tuple[dict[str, Path], str]:
     for name in _MNIST_NAMES:
         folder = src.train_dir if name.startswith("train") else src.test_dir
         files[f"{MNIST_RAW}/{name}"] = _unpacked(folder / f"{name}.gz", root)
-    return files, src.description
+    description = src.description
+    if test_split_seed is not None:
+        for name, path in _split_test_files(src.test_dir, root, test_split_seed).items():
+            files[f"{MNIST_RAW}/{name}"] = path
+        description = description.replace("10,000 test images", "5,000 of the 10,000 test images "
+                                          "(the other 5,000 are kept for the grader's measurement)")
+    return files, description
 
 
 def mnist_test_set(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:

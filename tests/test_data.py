@@ -241,3 +241,34 @@ def test_torchvision_loads_the_placed_files_without_network(tmp_path, monkeypatc
     test = torchvision.datasets.MNIST(root="./data", train=False, download=True)
     assert len(train) == 5000 and len(test) == 10000
     assert int(test.targets[0]) == 7 and tuple(test.data.shape) == (10000, 28, 28)
+
+
+@needs_shared
+def test_a_split_run_gets_half_the_test_set_and_never_the_other_half(tmp_path, monkeypatch):
+    torchvision = pytest.importorskip("torchvision")
+    _copy_mnist(tmp_path, full=False)
+    images, labels = data.mnist_test_set(tmp_path)
+    seen, hidden = data.mnist_test_split(1234)
+    assert len(seen) == len(hidden) == 5000 and not set(seen) & set(hidden)
+    assert set(seen) | set(hidden) == set(range(10000)) and list(seen) == sorted(seen)
+    assert np.array_equal(data.mnist_test_split(1234)[0], seen)  # the batch seed decides
+    assert not np.array_equal(data.mnist_test_split(1235)[0], seen)
+
+    files, desc = data.mnist_run_files(tmp_path, test_split_seed=1234)
+    assert "5,000 of the 10,000 test images" in desc
+    run_images = data.read_idx(files["data/MNIST/raw/t10k-images-idx3-ubyte"])
+    run_labels = data.read_idx(files["data/MNIST/raw/t10k-labels-idx1-ubyte"])
+    assert np.array_equal(run_images, images[seen]) and np.array_equal(run_labels, labels[seen])
+    held = {img.tobytes() for img in run_images}
+    assert sum(images[k].tobytes() in held for k in hidden) < 10  # only MNIST's own duplicates
+    # the training files are the unsplit ones; a second call reuses the split files
+    assert files["data/MNIST/raw/train-images-idx3-ubyte"] == data.mnist_run_files(tmp_path)[0][
+        "data/MNIST/raw/train-images-idx3-ubyte"]
+    assert data.mnist_run_files(tmp_path, test_split_seed=1234)[0] == files
+
+    for rel, src in files.items():  # torchvision reads the split files as the real ones
+        (tmp_path / "run" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, tmp_path / "run" / rel)
+    monkeypatch.chdir(tmp_path / "run")
+    test = torchvision.datasets.MNIST(root="./data", train=False, download=True)
+    assert len(test) == 5000 and np.array_equal(test.targets.numpy(), labels[seen])

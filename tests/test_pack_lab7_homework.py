@@ -509,6 +509,31 @@ def test_printed_accuracy_lines_are_read_as_a_ta_would():
     assert read("Train Accuracy: 99%\nloss 0.1") == []
 
 
+def test_testing_loop_is_compared_with_the_runs_half_and_refused_when_it_beats_the_hidden_half():
+    rng = np.random.default_rng(0)
+    seen = rng.random(5000) < 0.8  # the run's half: 80% right
+    hidden = rng.random(5000) < 0.8
+
+    def grade(printed, seen=seen, hidden=hidden):
+        ctx = FakeCtx(IMPORTS)
+        ctx.local["evaluation"] = {"accuracy": 100.0 * hidden.mean(), "correct": hidden, "batch_size": 128,
+                                   "seen_accuracy": 100.0 * seen.mean(), "seen_correct": seen}
+        ctx.run = lambda *a, **k: types.SimpleNamespace(stdout=f"Test Accuracy: {printed}%\n", error=None)
+        ctx.item_id = "testing-loop"
+        (check,) = checks.testing_loop(ctx)
+        return check
+
+    right = f"{100 * seen.mean():.2f}"
+    assert grade(right).passed
+    assert not grade(f"{100 * hidden.mean():.2f}").passed  # the hidden half's figure is not what the loop saw
+    # the handout's 10,000 as a fixed denominator: the count is right, no point lost
+    halved = grade(f"{100 * seen.sum() / 10000:.2f}")
+    assert halved.passed and "/ 10,000" in halved.observed
+    # predictions on the run's own images far better than on unseen ones: a lookup (or test-set training)
+    perfect = grade("100.00", seen=np.ones(5000, bool))
+    assert not perfect.passed and "points above unseen images" in perfect.observed
+
+
 # =============================================================================== golden submissions
 
 needs_data = pytest.mark.skipif(not (SHARED_DATA / "mnist").is_dir(), reason="../shared/data/mnist not present")
@@ -552,7 +577,7 @@ def test_teaching_messages(results):
         return " ".join(filter(None, [c.observed for c in item.checks if not c.passed]
                                + [c.hint for c in item.checks] + [item.reason]))
 
-    assert "last batch alone (16 images)" in observed("testing-loop-last-batch", "testing-loop")
+    assert "last batch alone (8 images)" in observed("testing-loop-last-batch", "testing-loop")
     assert "0 image(s)" in observed("no-visualisation", "visualization")
     assert "banned API torch.nn.LSTM" in observed("nn-lstm", "lstm-cell")
     assert "output gate" in observed("wrong-gate-tanh-output", "lstm-cell")
@@ -567,5 +592,10 @@ def test_hostile_and_builtin_replacing_submissions(results):
     assert hostile.auto_score == 0 and all(i.points == 0 for i in hostile.items if i.kind == "auto")
     assert all(i.reason is None or "grader error" not in i.reason for i in hostile.items)
     assert results["builtins-replaced"].auto_score == 55
+    # labels looked up in the run's own test files: the accuracy is counted on images it never held
+    lookup = {i.id: i for i in results["hostile-label-lookup"].items}
+    acc = lookup["training-accuracy"].checks[0]
+    assert "never saw" in acc.name and "/5000" in acc.observed and float(acc.observed.split("%")[0]) < 15
+    assert "points above unseen images" in lookup["testing-loop"].checks[0].observed
     nb = {i.id: i.answer for i in results["layout-wu-params-notebook"].items if i.kind == "manual"}
     assert all(nb.values())

@@ -3,8 +3,17 @@
 The student's script runs once in the sandbox, with MNIST placed where torchvision looks and,
 in budget mode, its training capped (probes.install_budget). Every expected value is
 computed here: the LSTM cell is compared with the reference under weights drawn here, and
-the accuracy is the grader's own count over the predictions of the student's `model` on the
-10,000 test images (the grader's labels are not sent with them).
+the accuracy is the grader's own count over the predictions of the student's `model` on
+5,000 MNIST test images the run never sees (the grader's labels are not sent with them).
+
+The test set is split per batch (data.mnist_test_split, seeded by the batch seed): the run's
+./data/MNIST/raw/t10k-* files hold one half, images and labels, for the student's own testing
+loop and plots; the other half never enters the run. Student code can read the run's labels
+(torchvision needs them) and answer any probe with them, so predictions on the run's half
+prove nothing: the tiered accuracy is counted on the hidden half only. The testing-loop item
+compares the printed figure with the grader's count on the run's half (the images and labels
+the student's loop used), and refuses it when that half scores far above the hidden one (a
+lookup of the run's labels, or a model trained on the test files).
 
 Trust: the helpers that drive the student's cell and model in the child (observe.py) are
 sent with each probe, so no student code can have patched them; they return raw values
@@ -53,7 +62,7 @@ def _mnist(ctx) -> tuple[dict, str]:
     def find():
         directory = ctx.data_dir or data_mod.resolve_data_dir(None)
         try:
-            files, description = data_mod.mnist_run_files(directory)
+            files, description = data_mod.mnist_run_files(directory, test_split_seed=int(ctx.seed))
             return files, description, None
         except (FileNotFoundError, ValueError, OSError) as exc:
             return {}, "", f"MNIST is not available to the grader: {exc}"
@@ -913,12 +922,21 @@ def lstm_cell(ctx):
 # =============================================================================== accuracy
 
 
-def _test_set(ctx) -> tuple[np.ndarray, np.ndarray]:
+# The run's half may score this far above the hidden half before its predictions are taken
+# for a lookup (or a model trained on the test files): two halves of 5,000 random test images
+# differ by 1 point at most at 5 standard deviations (0.5 * 0.5 * 2 / 5000 -> sd 1%, 0.2 at 90%).
+SEEN_GAP = 5.0
+
+
+def _test_set(ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All 10,000 test images (float32, ToTensor's scaling), their labels, and the indices of
+    the run's half (in the order of its t10k files) and of the hidden half."""
     def load():
         images, labels = data_mod.mnist_test_set(ctx.data_dir or data_mod.resolve_data_dir(None))
-        return images.astype(np.float32) / np.float32(255.0), labels  # ToTensor's scaling
+        seen, hidden = data_mod.mnist_test_split(int(ctx.seed), len(labels))
+        return images.astype(np.float32) / np.float32(255.0), labels, seen, hidden
 
-    return ctx.memo("mnist-test-float32", load)
+    return ctx.memo("mnist-test-float32-split", load)
 
 
 def _evaluation(ctx) -> dict:
@@ -930,7 +948,9 @@ def _evaluation(ctx) -> dict:
     budget: dict = {}
     try:
         _mnist(ctx)
-        images, labels = _test_set(ctx)
+        images, labels, seen, hidden = _test_set(ctx)
+        # every image in one order drawn here: the run's half and the hidden half interleaved
+        order = np.random.default_rng([int(ctx.seed), 0x0DE7]).permutation(len(labels))
     except (NoData, FileNotFoundError, ValueError) as exc:
         result["error"] = str(exc)
         ctx.local["evaluation"] = result
@@ -944,7 +964,7 @@ def _evaluation(ctx) -> dict:
                                 "bs = min(max(raw, 32), 2000) if raw else 500\n"
                                 "seen = probes.SEEN.get('model') if type(getattr(probes, 'SEEN', None)) is dict else None\n"
                                 "res = predict_test(g, images, bs, seen)"),
-                        bind={"images": images}, want=["res", "raw"], timeout=300)
+                        bind={"images": images[order]}, want=["res", "raw"], timeout=300)
     except StudentRaised as exc:
         result["error"] = "evaluating your model on the test images raised " + _raised(exc)
         result["budget"] = budget
@@ -957,9 +977,13 @@ def _evaluation(ctx) -> dict:
     if preds.shape != labels.shape:
         result["error"] = f"the model gave {preds.shape} predictions for {labels.shape[0]} images"
     else:
-        correct = preds == labels
-        result.update(accuracy=100.0 * float(correct.mean()), correct=correct, model=res["model"],
-                      n_params=res["n_params"], batch_size=got.get("raw") or 128)
+        in_order = np.empty_like(labels)
+        in_order[order] = preds.astype(np.int64, copy=False)
+        correct = in_order == labels
+        # accuracy: the hidden half only; seen_*: the run's half, in its t10k files' order
+        result.update(accuracy=100.0 * float(correct[hidden].mean()), correct=correct[hidden],
+                      seen_accuracy=100.0 * float(correct[seen].mean()), seen_correct=correct[seen],
+                      model=res["model"], n_params=res["n_params"], batch_size=got.get("raw") or 128)
     result["budget"] = budget
     ctx.local["evaluation"] = result
     return result
@@ -1006,7 +1030,7 @@ def training_accuracy(ctx):
     provisional = ctx.mode != "full"
     if provisional:
         ctx.provisional()
-    title = "accuracy of your model on the 10,000 test images, measured by the grader" + \
+    title = "accuracy of your model on 5,000 MNIST test images the run never saw, measured by the grader" + \
         (" (PROVISIONAL: budget mode)" if provisional else "")
     tiers = ", ".join(f">= {t:g}% -> {p:g}" for t, p in sorted(table, key=lambda t: -t[0]))
     if "error" in ev:
@@ -1018,7 +1042,7 @@ def training_accuracy(ctx):
         ctx.note(words)
     acc = ev["accuracy"]
     points = _points(table, acc)
-    observed = f"{acc:.2f}% ({int(ev['correct'].sum())}/10000, model `{ev['model']}`, {ev['n_params']:,} parameters) -> {points:g} points"
+    observed = f"{acc:.2f}% ({int(ev['correct'].sum())}/{len(ev['correct'])}, model `{ev['model']}`, {ev['n_params']:,} parameters) -> {points:g} points"
     expected = f"tier table {table_name}: {tiers}"
     if points >= 15:
         return [Check.ok(title, 15, expected=expected, observed=observed)]
@@ -1040,7 +1064,7 @@ def training_accuracy(ctx):
 def testing_loop(ctx):
     run = _run(ctx)
     ev = _evaluation(ctx)
-    title = "the printed Test Accuracy is the accuracy over all 10,000 test images"
+    title = "the printed Test Accuracy is the accuracy over all 5,000 test images in ./data"
     tolerance = float(ctx.tol("testing-loop").get("points", 0.01))
     found = printed_accuracies(run.stdout or "")
     if not found:
@@ -1053,10 +1077,27 @@ def testing_loop(ctx):
     if "error" in ev:
         return [Check.failed(title, 5, expected="the grader's own measurement of `model`",
                              observed=f"printed {printed:.2f}%, but the grader could not measure the model: {ev['error']}")]
-    acc = ev["accuracy"]
-    expected = f"{acc:.2f}% (the grader's loop over all 10,000 images, within {tolerance:g} points)"
+    acc = ev["seen_accuracy"]
+    n = len(ev["seen_correct"])
+    expected = f"{acc:.2f}% (the grader's loop over the same {n:,} images, within {tolerance:g} points)"
+    if acc - ev["accuracy"] > SEEN_GAP:
+        return [Check.failed(title, 5, expected=expected + f", with about the accuracy of {len(ev['correct']):,} "
+                             f"images the run never saw ({ev['accuracy']:.2f}%)",
+                             observed=f"printed {printed:.2f}%; the model's answers on the run's test images "
+                                      f"score {acc:.2f}%, {acc - ev['accuracy']:.1f} points above unseen images",
+                             hint="the model does much better on ./data's test images than on new ones: it "
+                                  "learned (or looks up) the test set; train on train=True only")]
     if abs(printed - acc) <= tolerance + 1e-9:
         return [Check.ok(title, 5, expected=expected, observed=f"printed {printed:.2f}%")]
+    # The handout's test set has 10,000 images; a loop dividing its (right) count by a fixed
+    # 10,000 is right there, and must not lose points because the grader's run holds half.
+    full_n = n + len(ev["correct"])
+    count = int(ev["seen_correct"].sum())
+    if abs(printed - 100.0 * count / full_n) <= tolerance + 1e-9:
+        return [Check.ok(title, 5, expected=expected,
+                         observed=f"printed {printed:.2f}% = {count:,} correct / {full_n:,}: the right count over "
+                                  f"the {n:,} test images this run's ./data holds, divided by the handout's "
+                                  f"{full_n:,} (dividing by the number of images counted works everywhere)")]
     return [Check.failed(title, 5, expected=expected, observed=f"printed {printed:.2f}%",
                          hint=_loop_hint(printed, acc, ev))]
 
@@ -1071,7 +1112,7 @@ def printed_accuracies(stdout: str) -> list[str]:
 
 
 def _loop_hint(printed: float, acc: float, ev: dict) -> str:
-    correct = ev["correct"]
+    correct = ev["seen_correct"]
     bs = ev.get("batch_size", 128)
     tail = len(correct) % bs or bs
     last = 100.0 * float(correct[-tail:].mean())
@@ -1085,7 +1126,7 @@ def _loop_hint(printed: float, acc: float, ev: dict) -> str:
         return "you printed a fraction: multiply by 100 for a percentage"
     if abs(printed - (100 - acc)) <= 0.01:
         return "you printed the error rate (100 - accuracy): count predictions equal to the labels"
-    return ("the printed figure is not the accuracy of `model` over the 10,000 test images: use the "
+    return ("the printed figure is not the accuracy of `model` over the test images in ./data: use the "
             "trained model, argmax over the logits, count correct predictions and images over every "
             "batch of test_loader, and print after the loop")
 
