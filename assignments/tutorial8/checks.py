@@ -589,6 +589,7 @@ def _verify(ctx, out: dict, rebuilt_of: Callable[[Callable], dict], *, n_feature
             out["evidence"] = "contradicted"
             out["mismatch"] = (f"the predictions the run reported are not what its trained weights compute "
                                f"when the grader runs them as {how} ({diff})")
+            out["reported"] = {k: out.get(k) for k in mine}
             for k in mine:
                 if k not in keep:
                     out[k] = None
@@ -1206,7 +1207,7 @@ def gru_sentiment(ctx):
         return
     last = attempts[-1]
     runs = "; ".join(f"seed {a['seed']}: " + (
-        _NO_MODEL if a.get("evidence") == "missing" else a.get("mismatch")
+        _NO_MODEL if a.get("evidence") == "missing" else _unverified_accuracy(a, accuracy)
         if a.get("evidence") == "contradicted" else f"accuracy {acc:.3f}" if (acc := accuracy(a)) is not None
         else f"logits {fmt(a.get('train_logits'), 80)}") for a in attempts)
     if stopped:
@@ -1221,6 +1222,13 @@ def gru_sentiment(ctx):
                 "check that optimizer.step() runs every epoch")
         yield Check.failed(name_acc, 8, expected=f">= {min_acc:g}", observed=runs, hint=hint)
     yield from _gated([_probs_check(name_probs, last.get("test_logits"), ref.test_data)], attempts)
+
+
+def _unverified_accuracy(attempt: dict, accuracy: Callable[[dict], float | None]) -> str:
+    """The mismatch, and what the reported logits would have scored (not counted)."""
+    acc = accuracy({"train_logits": (attempt.get("reported") or {}).get("train_logits")})
+    return str(attempt.get("mismatch")) + (f"; the reported logits give accuracy {acc:.3f} (not counted)"
+                                           if acc is not None else "")
 
 
 def _probs_check(name: str, logits: Any, sentences: list[str]) -> Check:
