@@ -6,7 +6,8 @@ Which cases train (the slow part: ~5-15 s of CPU per model on an idle machine):
   one model:        no-batch-first (Q2), no-zero-grad (Q3), dropout-ignores-rate and
                     bug-gru-declared-unused (Q4)
   none:             handout, elman-transposed, jordan-feeds-h, wrong-lag, no-lower, bug-*
-                    (other than the GRU one), hostile-patches-probes, hostile-models-read-frames
+                    (other than the GRU one), hostile-patches-probes, hostile-forged-probe-handler,
+                    hostile-models-read-frames
                     (its "training" returns at once)
 The graded batch takes about 3 minutes of wall time with --jobs 2 on an idle 2-core machine
 (`python bench/bench_tutorial8.py --jobs 2`)."""
@@ -118,6 +119,69 @@ def test_leftover_ratio_is_computed_here_from_raw_gradients():
     out = {"grads_left": [np.full(4, 30.0)], "grads_fresh": [np.ones(4)], "zeroed": 0}
     assert checks._leftover_ratio(out) == pytest.approx(30.0) and checks._piled_up(out)
     assert not checks._piled_up(dict(out, zeroed=1))
+
+
+probes = _module("tutorial8_probes_under_test", ROOT / "assignments" / PACK / "probes.py")
+
+
+class _CellRNN(torch.nn.Module):
+    """The reference's composition written with an RNNCell unrolled by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell, self.head = torch.nn.RNNCell(3, 5), torch.nn.Linear(5, 2)
+
+    def forward(self, x):
+        h, outs = torch.zeros(x.shape[0], 5), []
+        for t in range(x.shape[1]):
+            h = self.cell(x[:, t], h)
+            outs.append(self.head(h))
+        return torch.stack(outs, 1)
+
+
+def test_trained_models_are_rebuilt_here_from_their_weights():
+    torch.manual_seed(0)
+    x = torch.rand(4, 12, 3)
+    for model in (reference.SequenceRNN(3, 5, 2), _CellRNN()):
+        forward, how = checks._rebuild(probes.weights_of(model), 3)
+        assert forward is not None, how
+        assert np.allclose(forward(x.numpy()), model(x).detach().numpy(), atol=1e-5)
+    vocab_size, table = reference.vocabulary(reference.data)
+    ids = reference.preprocess(reference.data, table)
+    gru = reference.SentimentGRU(vocab_size, 10, 0.7).eval()
+    forward, how = checks._rebuild(probes.weights_of(gru), vocab_size, ids=True)
+    assert "GRU(%d, 10)" % vocab_size in how
+    assert np.allclose(forward(ids.numpy())[:, -1], gru(ids, drop_rate=0).detach().numpy(), atol=1e-5)
+    # a parameter of its own (a custom forward) is not rebuilt; weights that do not fit are refused
+    custom = probes.weights_of(reference.SequenceRNN(3, 5, 2))
+    custom["params"]["scale"] = np.ones(1, np.float32)
+    assert checks._rebuild(custom, 3)[0] is None
+    assert checks._rebuild(probes.weights_of(reference.SequenceRNN(3, 5, 2)), 4)[0] is None
+
+
+class _Ctx:
+    def __init__(self):
+        self.notes = []
+
+    def note(self, text):
+        self.notes.append(text)
+
+
+def test_reported_predictions_must_be_what_the_weights_compute():
+    torch.manual_seed(1)
+    model, x = reference.SequenceRNN(3, 5, 2), torch.rand(8, 100, 3)
+    honest = {"pred": model(x).detach().numpy(), "weights": probes.weights_of(model)}
+    checks._verify(_Ctx(), honest, lambda f: {"pred": f(x.numpy())}, n_features=3)
+    assert honest["evidence"] == "verified"
+    forged = {"pred": np.zeros((8, 100, 2), np.float32), "weights": probes.weights_of(model)}
+    checks._verify(_Ctx(), forged, lambda f: {"pred": f(x.numpy())}, n_features=3)
+    assert forged["evidence"] == "contradicted" and forged["pred"] is None
+    assert "not what its trained weights compute" in forged["mismatch"]
+    bare = {"pred": np.zeros((8, 100, 2), np.float32)}
+    checks._verify(_Ctx(), bare, lambda f: {"pred": f(x.numpy())}, n_features=3)
+    assert bare["evidence"] == "missing"
+    shape = checks.Check.ok("shape", 2)
+    assert checks._gated([shape], [bare]) != [shape] and checks._gated([shape], [honest]) == [shape]
     assert checks._leftover_ratio({"grads_left": "forged", "grads_fresh": [np.ones(4)]}) is None
 
 
@@ -210,6 +274,10 @@ def test_hostile_submissions(results):
     assert not _check(results, "hostile-models-read-frames", "lstm-mapping", "training MSE").passed
     assert not _check(results, "hostile-models-read-frames", "gru-sentiment", "training accuracy").passed
     assert readers.auto_score == 60  # Q1, data, vocabulary (50) + the structural points any stub earns
+    handler = results["hostile-forged-probe-handler"]
+    assert handler.auto_score == 0 and all(i.points == 0 for i in handler.items)
+    mse = _check(results, "hostile-forged-probe-handler", "lstm-mapping", "training MSE")
+    assert "no trained model came back" in mse.observed
     liar = results["hostile-replaces-builtins"]
     assert liar.auto_score == 100 and all(i.points == i.max_points for i in liar.items)
 
@@ -238,17 +306,18 @@ def test_results_json_lists_the_fixed_item_ids(results, tmp_path):
 
 
 @pytest.mark.parametrize("level", ["rlimits+nobody", "rlimits"])
-def test_probe_patching_earns_nothing_under_the_fallback_levels(tmp_path, level):
+@pytest.mark.parametrize("hostile", ["hostile-patches-probes", "hostile-forged-probe-handler"])
+def test_probe_patching_earns_nothing_under_the_fallback_levels(tmp_path, level, hostile):
     """The default level is covered by the batch above; the fallback levels run in their own
     process (the level is chosen once per process)."""
     import os
     import subprocess
 
-    case = ROOT / "submissions" / PACK / "hostile-patches-probes"
+    case = ROOT / "submissions" / PACK / hostile
     env = dict(os.environ, RNNGRADE_SANDBOX=level, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-m", "grader", "grade", PACK, str(case), "--out", str(tmp_path),
                            "--jobs", "1", "--seed", "1234"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    data = json.loads((tmp_path / "hostile-patches-probes" / "results.json").read_text())
+    data = json.loads((tmp_path / hostile / "results.json").read_text())
     assert data["score"] == 0 and [t["score"] for t in data["tests"]] == [0] * 7

@@ -397,7 +397,7 @@ def _seed_check(out: dict) -> Check:
 
 
 def _train_until_pass(ctx, code: str, bind: dict, want: list[str], seeds: list[int], time_cap: float,
-                      passes: Callable[[dict], bool]) -> tuple[list[dict], str | None]:
+                      passes: Callable[[dict], bool], verify: Callable[[dict], None]) -> tuple[list[dict], str | None]:
     """Train under each seed in turn until one run passes (a correct model stuck in a poor
     local minimum under one seed gets another chance). Returns the attempts and, if the
     student's code raised or ran out of time, why training stopped."""
@@ -411,10 +411,205 @@ def _train_until_pass(ctx, code: str, bind: dict, want: list[str], seeds: list[i
                                   "the reference needs a fraction of that")
             return attempts, _error_text(exc)
         out["seed"] = seed
+        verify(out)
         attempts.append(out)
         if passes(out):
             break
     return attempts, None
+
+
+# ---- the trained model, rebuilt here ------------------------------------------------------
+# Every reply of the child is a claim: student code controls its interpreter and can replace the
+# probe machinery. So each training probe also returns the trained model as raw data (its layers
+# and parameter arrays, probes.weights_of) and the grader rebuilds it from standard torch.nn
+# layers, runs its own inputs through it here and scores on THOSE predictions. Forging a pass
+# then means handing over weights that really solve the task, i.e. training a model.
+
+_RECURRENT = {"RNN": 1, "LSTM": 4, "GRU": 3, "RNNCell": 1, "LSTMCell": 4, "GRUCell": 3}
+_NO_MODEL = ("no trained model came back from the run (its layers and weights), so nothing the run "
+             "reported about this model can be checked")
+
+
+def _groups(record: Any) -> tuple[dict, dict] | None:
+    """({module name: {parameter leaf: array}}, {module name: module entry}) of a weights record."""
+    if not isinstance(record, dict):
+        return None
+    modules, params = record.get("modules"), record.get("params")
+    if not isinstance(modules, list) or not isinstance(params, dict) or not params:
+        return None
+    by_name = {m["name"]: m for m in modules if isinstance(m, dict) and isinstance(m.get("name"), str)}
+    groups: dict[str, dict] = {}
+    for key, arr in params.items():
+        if not isinstance(key, str) or not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
+            return None
+        owner, _, leaf = key.rpartition(".")
+        groups.setdefault(owner, {})[leaf] = arr
+    return groups, by_name
+
+
+def _has_core(record: Any) -> bool:
+    """The record names a recurrent layer that owns parameters (the minimum of trained-model evidence)."""
+    found = _groups(record)
+    return found is not None and any(found[1].get(o, {}).get("kind") in _RECURRENT for o in found[0])
+
+
+def _set(param, arr: np.ndarray) -> None:
+    import torch
+    if tuple(arr.shape) != tuple(param.shape):
+        raise ValueError(f"shape {arr.shape} for {tuple(param.shape)}")
+    with torch.no_grad():
+        param.copy_(torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)))
+
+
+def _rebuild(record: Any, n_features: int | None, *, ids: bool = False) -> tuple[Callable | None, str]:
+    """A function x -> every step's outputs (B, T, K), computed here with torch.nn layers built from
+    the record: one single-layer, one-directional recurrent layer (nn.RNN/LSTM/GRU or its cell
+    unrolled), one nn.Linear read-out, and for ids an nn.Embedding or one-hot input. (None, why)
+    when the model is not such a composition."""
+    import torch
+    from torch import nn
+    found = _groups(record)
+    if found is None:
+        return None, "no weights"
+    groups, by_name = found
+    kinds = {o: by_name.get(o, {}).get("kind", "other") for o in groups}
+    cores = [o for o, k in kinds.items() if k in _RECURRENT]
+    linears = [o for o, k in kinds.items() if k == "Linear"]
+    embeds = [o for o, k in kinds.items() if k == "Embedding"]
+    if len(cores) != 1 or len(linears) != 1 or len(embeds) > (1 if ids else 0) or \
+            len(groups) != 2 + len(embeds):
+        return None, "layers: " + ", ".join(f"{o or '(model)'} {k}" for o, k in sorted(kinds.items()))
+    core, kind = by_name[cores[0]], kinds[cores[0]]
+    base = kind.replace("Cell", "")
+    suffix = "" if kind.endswith("Cell") else "_l0"
+    if core.get("num_layers", 1) != 1 or core.get("bidirectional") or core.get("proj_size", 0):
+        return None, f"a {kind} with several layers, two directions or a projection"
+    g = groups[cores[0]]
+    names = [f"{w}_{p}{suffix}" for w in ("weight", "bias") for p in ("ih", "hh")]
+    if set(g) - set(names) or names[0] not in g or names[1] not in g or (names[2] in g) != (names[3] in g):
+        return None, f"the {kind}'s parameters {sorted(g)}"
+    w_ih, w_hh = g[names[0]], g[names[1]]
+    if w_ih.ndim != 2 or w_hh.ndim != 2:
+        return None, "recurrent weights that are not matrices"
+    hidden, n_in = w_hh.shape[1], w_ih.shape[1]
+    nonlinearity = core.get("nonlinearity", "tanh") if base == "RNN" else None
+    if nonlinearity not in (None, "tanh", "relu"):
+        return None, f"nonlinearity {nonlinearity!r}"
+    extra = {"nonlinearity": nonlinearity} if base == "RNN" else {}
+    lin = groups[linears[0]]
+    if set(lin) - {"weight", "bias"} or "weight" not in lin:
+        return None, "the Linear's parameters"
+    emb = groups[embeds[0]] if embeds else None
+    if emb is not None and (set(emb) != {"weight"} or emb["weight"].ndim != 2):
+        return None, "the Embedding's parameters"
+    try:
+        layer = getattr(nn, base)(n_in, hidden, bias=names[2] in g, batch_first=True, **extra)
+        for name in names:
+            if name in g:
+                _set(getattr(layer, name if suffix else name + "_l0"), g[name])
+        weight = lin["weight"]
+        linear = nn.Linear(weight.shape[1], weight.shape[0], bias="bias" in lin)
+        _set(linear.weight, weight)
+        if "bias" in lin:
+            _set(linear.bias, lin["bias"])
+    except (ValueError, TypeError, RuntimeError) as exc:
+        return None, f"the weights do not fit the layers ({exc})"
+    if linear.in_features != hidden:
+        return None, "a read-out that does not take the hidden state"
+    table = None
+    if emb is not None:
+        table = torch.from_numpy(np.ascontiguousarray(emb["weight"], dtype=np.float32))
+        if table.shape[1] != n_in or (n_features is not None and table.shape[0] != n_features):
+            return None, "an embedding that does not fit"
+    elif n_features is not None and n_in != n_features:
+        return None, f"a recurrent layer with {n_in} inputs for {n_features} features"
+    layer.eval()
+
+    def forward(x: np.ndarray, mixed: bool = False) -> np.ndarray:
+        """mixed: the layer reads the (B, T, F) input as (T, B, F), as a layer without batch_first
+        fed batch-first data does (the grader computes that model too, and scores it as it is)."""
+        layer.batch_first = not mixed
+        with torch.no_grad():
+            if ids:
+                index = torch.from_numpy(np.asarray(x, dtype=np.int64))
+                inp = table[index] if table is not None else \
+                    torch.nn.functional.one_hot(index, n_in).float()
+            else:
+                inp = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+            out, _ = layer(inp)
+            return linear(out).numpy().astype(np.float64)
+
+    return forward, f"{kind}({n_in}, {hidden}) + Linear({hidden}, {linear.out_features})"
+
+
+def _agree(reported: Any, rebuilt: np.ndarray) -> bool:
+    return (isinstance(reported, np.ndarray) and reported.size == rebuilt.size and
+            reported.dtype.kind == "f" and bool(np.allclose(
+                reported.reshape(rebuilt.shape).astype(np.float64), rebuilt, rtol=1e-3, atol=1e-3,
+                equal_nan=True)))
+
+
+def _verify(ctx, out: dict, rebuilt_of: Callable[[Callable], dict], *, n_features: int | None,
+            ids: bool = False, alternatives: Callable[[np.ndarray], list] | None = None,
+            keep: tuple = ()) -> None:
+    """Checks a training attempt against the model it handed over, in place: out["evidence"] is
+    "missing" (no model: every point of the item is lost), "verified" (the reported predictions are
+    what the weights compute here; they are replaced by the grader's, except the `keep` ones, shown
+    as reported), "contradicted" (they are not: the scored predictions are dropped) or "unverified" (a model the grader cannot rebuild:
+    the reported values are kept)."""
+    if "evidence" in out:
+        return
+    record = out.get("weights")
+    if not _has_core(record):
+        out["evidence"] = "missing"
+        return
+    forward, how = _rebuild(record, n_features, ids=ids)
+    if forward is None:
+        out["evidence"] = "unverified"
+        ctx.note(f"a trained model the grader cannot rebuild ({how}): its reported predictions are "
+                 "scored as they are")
+        return
+    out["rebuilt"] = how
+    try:
+        mine = rebuilt_of(forward)
+    except (ValueError, TypeError, RuntimeError, IndexError) as exc:
+        out["evidence"], out["mismatch"] = "contradicted", f"the rebuilt model failed on the grader's input ({exc})"
+        return
+    chosen = {}
+    for key, values in mine.items():
+        values = values if isinstance(values, list) else [values]   # candidate forwards, the usual first
+        value = values[0]
+        options = [(v, w) for v in values for w in [v] + (alternatives(v) if alternatives else [])]
+        match = next((v for v, w in options if _agree(out.get(key), w)), None)
+        chosen[key] = match
+        if match is None:
+            got = out.get(key)
+            diff = (f"largest difference {np.nanmax(np.abs(got.reshape(value.shape) - value)):.3g}"
+                    if isinstance(got, np.ndarray) and got.size == value.size else f"reported {fmt(got, 60)}")
+            out["evidence"] = "contradicted"
+            out["mismatch"] = (f"the predictions the run reported are not what its trained weights compute "
+                               f"when the grader runs them as {how} ({diff})")
+            out["reported"] = {k: out.get(k) for k in mine}
+            for k in mine:
+                if k not in keep:
+                    out[k] = None
+            return
+    out.update({k: v for k, v in chosen.items() if k not in keep})
+    out["evidence"] = "verified"
+
+
+_MISMATCH_HINT = ("the grader recomputes your trained model's predictions from its weights (the "
+                  "recurrent layer, then the Linear read-out on its output); if your forward does more than "
+                  "that, or something in your module changes what forward returns, say so to your TA")
+
+
+def _gated(checks: list[Check], attempts: list[dict]) -> list[Check]:
+    """Points that any stub earns (shapes, loss lists, structure) need a trained model behind them."""
+    if any(a.get("evidence") != "missing" for a in attempts):
+        return checks
+    why = _NO_MODEL if attempts else "training did not finish, so there is no trained model to check these against"
+    return [c if not c.passed else Check.failed(c.name, c.max_points, expected=c.expected, observed=why)
+            for c in checks]
 
 
 def _losses_check(name: str, losses: Any, n_iters: int, points: float) -> Check:
@@ -498,6 +693,7 @@ del y  # the held-out targets never reach this process; the training ones leave 
 with torch.no_grad():
     pred = probes.as_array(model(x))
     held_pred = probes.as_array(model(x_held))
+weights = probes.weights_of(model)
 probes.plot_curves(f"Q2 learning curve (grader's run, seed {seed})", [("MSE", losses)], "MSE")
 probes.plot_sequences("Q2", target, pred)
 """
@@ -506,8 +702,7 @@ probes.plot_sequences("Q2", target, pred)
 @item("sequence-rnn")
 def sequence_rnn(ctx):
     tol = ctx.tol()
-    checks, independent = _sequence_structure(ctx)
-    yield from checks
+    structure, independent = _sequence_structure(ctx)
     n_iters, lr, seeds = int(tol["n_iters"]), float(tol["lr"]), list(tol["seeds"])
     max_mse = float(tol["max_mse"])
     x, y = ctx.memo("seq-train-data", lambda: tuple(
@@ -531,14 +726,19 @@ def sequence_rnn(ctx):
 
     def passes(out: dict) -> bool:
         mse = mse_of(out)
-        return mse is not None and mse < max_mse
+        return out.get("evidence") != "missing" and mse is not None and mse < max_mse
+
+    def verify(out: dict) -> None:
+        _verify(ctx, out, lambda forward: {"pred": [forward(x), forward(x, True)],
+                                           "held_pred": [forward(x_held), forward(x_held, True)]}, n_features=3)
 
     # a model that mixes the sequences of a batch cannot learn them: one run is enough to show it
     attempts, stopped = _train_until_pass(
         ctx, SEQ_TRAIN_CODE, {"x": ctx.tensor(x), "y": ctx.tensor(y), "x_held": ctx.tensor(x_held),
                               "n_iters": n_iters, "lr": lr},
-        ["losses", "pred", "held_pred", "grads_left", "grads_fresh", "zeroed"],
-        seeds if independent else seeds[:1], float(tol["time_cap"]), passes)
+        ["losses", "pred", "held_pred", "grads_left", "grads_fresh", "zeroed", "weights"],
+        seeds if independent else seeds[:1], float(tol["time_cap"]), passes, verify)
+    yield from _gated(structure, attempts)
     ctx.note(f"sequence-rnn: trained {n_iters} iterations (tutorial: 10,000) at lr {lr} on 8 sequences "
              f"of 100 steps, up to {len(seeds)} seeds")
     name_losses = f"train_sequence_rnn returns the {n_iters} losses"
@@ -549,8 +749,13 @@ def sequence_rnn(ctx):
         yield Check.failed(name_mse, 8, expected=f"MSE < {max_mse:g}", observed=stopped)
         return
     last = attempts[-1]
-    yield _losses_check(name_losses, last.get("losses"), n_iters, 2)
+    yield from _gated([_losses_check(name_losses, last.get("losses"), n_iters, 2)], attempts)
+
     def describe(a: dict) -> str:
+        if a.get("evidence") == "missing":
+            return f"seed {a['seed']}: {_NO_MODEL}"
+        if a.get("evidence") == "contradicted":
+            return f"seed {a['seed']}: {a.get('mismatch')}"
         train, held = mse_on(a.get("pred"), y), mse_on(a.get("held_pred"), y_held)
         if train is None or held is None:
             bad = a.get("pred") if train is None else a.get("held_pred")
@@ -565,7 +770,11 @@ def sequence_rnn(ctx):
         return
     hint = None
     mse = mse_of(last)
-    if not independent:
+    if last.get("evidence") == "contradicted":
+        hint = _MISMATCH_HINT
+    elif last.get("evidence") == "missing":
+        hint = None
+    elif not independent:
         hint = ("the model mixes the sequences of the batch, so it cannot learn their lags: "
                 "nn.RNN(..., batch_first=True) for inputs shaped (B, T, 3)")
     elif mse is None:
@@ -657,6 +866,7 @@ losses = probes.floats(losses)
 with torch.no_grad():
     train_pred = probes.as_array(model(xtr))
     test_pred = probes.as_array(model(xt))
+weights = probes.weights_of(model)
 # the targets exist in this process only from here on, after the predictions were taken
 grads_left, grads_fresh = probes.grads_left_and_fresh(model, xtr, torch.tensor(YTR, dtype=torch.float32))
 probes.plot_curves(f"Q3 learning curve (grader's run, lr {lr}, seed {seed})", [("MSE", losses)], "MSE")
@@ -680,14 +890,14 @@ def lstm_mapping(ctx):
     out = _run(ctx).probe(LSTM_SHAPE_CODE, bind={"xt": ctx.tensor(xt)}, want=["out", "got"])
     shaped = out.get("out")
     if isinstance(shaped, np.ndarray) and shaped.shape == (2, 4) and np.all(np.isfinite(shaped)):
-        yield Check.ok(name, 2, expected="(2, 4)", observed=str(shaped.shape))
+        shape_check = Check.ok(name, 2, expected="(2, 4)", observed=str(shaped.shape))
     else:
         observed = f"shape {shaped.shape}" if isinstance(shaped, np.ndarray) else f"a {out.get('got')}"
         hint = ("squeeze the last dimension: self.fc(h).squeeze(-1)"
                 if isinstance(shaped, np.ndarray) and shaped.shape == (2, 4, 1) else
                 "forward must return only the predictions, not the LSTM's (output, (h, c))"
                 if out.get("got") == "tuple" else None)
-        yield Check.failed(name, 2, expected="(2, 4)", observed=observed, hint=hint)
+        shape_check = Check.failed(name, 2, expected="(2, 4)", observed=observed, hint=hint)
 
     n_iters, lr, max_mse = int(tol["n_iters"]), float(tol["lr"]), float(tol["max_mse"])
 
@@ -699,12 +909,18 @@ def lstm_mapping(ctx):
 
     def passes(out: dict) -> bool:
         mse = mse_of(out)
-        return mse is not None and mse < max_mse
+        return out.get("evidence") != "missing" and mse is not None and mse < max_mse
+
+    def verify(out: dict) -> None:
+        _verify(ctx, out, lambda forward: {"train_pred": [forward(xtr)[..., 0], forward(xtr, True)[..., 0]],
+                                           "test_pred": [forward(xt)[..., 0], forward(xt, True)[..., 0]]},
+                n_features=1)
 
     attempts, stopped = _train_until_pass(
         ctx, LSTM_TRAIN_CODE, {"xt": ctx.tensor(xt), "xtr": ctx.tensor(xtr), "n_iters": n_iters, "lr": lr},
-        ["losses", "train_pred", "test_pred", "grads_left", "grads_fresh", "zeroed"], list(tol["seeds"]),
-        float(tol["time_cap"]), passes)
+        ["losses", "train_pred", "test_pred", "grads_left", "grads_fresh", "zeroed", "weights"],
+        list(tol["seeds"]), float(tol["time_cap"]), passes, verify)
+    yield from _gated([shape_check], attempts)
     ctx.note(f"lstm-mapping: trained {n_iters} iterations at lr {lr} (the tutorial's rate)")
     name_losses = f"train_mapping_lstm returns the {n_iters} losses"
     name_mse = f"training MSE on the three pairs below {max_mse:g} after {n_iters} iterations (lr {lr:g})"
@@ -713,10 +929,11 @@ def lstm_mapping(ctx):
         yield Check.failed(name_mse, 11, expected=f"MSE < {max_mse:g}", observed=stopped)
         return
     last = attempts[-1]
-    yield _losses_check(name_losses, last.get("losses"), n_iters, 2)
-    runs = "; ".join(f"seed {a['seed']}: " + (f"MSE {m:.4f}" if (m := mse_of(a)) is not None
-                                              else f"predictions {fmt(a.get('train_pred'), 80)}")
-                     for a in attempts)
+    yield from _gated([_losses_check(name_losses, last.get("losses"), n_iters, 2)], attempts)
+    runs = "; ".join(f"seed {a['seed']}: " + (
+        _NO_MODEL if a.get("evidence") == "missing" else a.get("mismatch")
+        if a.get("evidence") == "contradicted" else f"MSE {m:.4f}" if (m := mse_of(a)) is not None
+        else f"predictions {fmt(a.get('train_pred'), 80)}") for a in attempts)
     if stopped:
         runs += f"; then {stopped}"
     expected = f"MSE < {max_mse:g} (the reference reaches 0.26-0.68)"
@@ -726,7 +943,11 @@ def lstm_mapping(ctx):
         hint = None
         losses = last.get("losses")
         mse = mse_of(last)
-        if mse is None:
+        if last.get("evidence") == "contradicted":
+            hint = _MISMATCH_HINT
+        elif last.get("evidence") == "missing":
+            hint = None
+        elif mse is None:
             hint = _no_mse_hint(last.get("train_pred"), "(3, 4) for x of shape (3, 4, 1)")
         elif _piled_up(last):
             hint = _PILED_UP_HINT.format(ratio=_leftover_ratio(last))
@@ -734,7 +955,7 @@ def lstm_mapping(ctx):
             hint = ("your own loss is small but the real MSE is not: compute the loss on predictions and "
                     "targets of the same shape (3, 4)")
         yield Check.failed(name_mse, 11, expected=expected, observed=runs, hint=hint)
-    yield _predictions_report(last.get("test_pred"))
+    yield _predictions_report(last.get("test_pred") if last.get("evidence") in ("verified", "unverified") else None)
 
 
 def _predictions_report(pred: Any) -> Check:
@@ -915,6 +1136,7 @@ model.eval()
 with torch.no_grad():
     train_logits = probes.as_array(model(x_shuffled, drop_rate=0))
     test_logits = probes.as_array(model(x_test, drop_rate=0))
+weights = probes.weights_of(model)
 probes.plot_curves(f"Q4 cost and accuracy (grader's run, seed {seed})",
                    [("cost", costs), ("accuracy", accs)], "cost / accuracy", "epoch")
 """
@@ -935,7 +1157,7 @@ def gru_sentiment(ctx):
     x_test = ref.preprocess(ref.test_data, table).numpy()
     targets = np.array(ref.targets, dtype=np.int64)
     bind = {"vocab_size": vocab_size, "x": ctx.tensor(x)}
-    yield from _gru_structure(ctx, bind)
+    structure = _gru_structure(ctx, bind)
     order = ctx.rng.permutation(len(targets))
     shuffled_targets = targets[order]
 
@@ -950,13 +1172,31 @@ def gru_sentiment(ctx):
 
     def passes(out: dict) -> bool:
         acc = accuracy(out)
-        return acc is not None and acc >= min_acc
+        return out.get("evidence") != "missing" and acc is not None and acc >= min_acc
+
+    def read_outs(forward: Callable, ids: np.ndarray) -> list:
+        # the last step's output (the final hidden state, as the tutorial), or the mean over the steps;
+        # and the same for a layer without batch_first fed (B, L) ids
+        every, mixed = forward(ids), forward(ids, True)
+        return [every[:, -1], every.mean(axis=1), mixed[-1], mixed.mean(axis=0)]
+
+    def logit_forms(logits: np.ndarray) -> list:
+        # a forward may return probabilities or log-probabilities instead of logits
+        z = logits - logits.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return [np.exp(log_p), log_p]
+
+    def verify(out: dict) -> None:
+        _verify(ctx, out, lambda forward: {"train_logits": read_outs(forward, x[order]),
+                                           "test_logits": read_outs(forward, x_test)},
+                n_features=vocab_size, ids=True, alternatives=logit_forms, keep=("test_logits",))
 
     attempts, stopped = _train_until_pass(
         ctx, GRU_TRAIN_CODE, {**bind, "x_test": ctx.tensor(x_test), "targets": ctx.tensor(targets),
                               "x_shuffled": ctx.tensor(x[order]), "n_epochs": n_epochs, "lr": lr},
-        ["costs", "accs", "got", "train_logits", "test_logits"], list(tol["seeds"]), float(tol["time_cap"]),
-        passes)
+        ["costs", "accs", "got", "train_logits", "test_logits", "weights"], list(tol["seeds"]),
+        float(tol["time_cap"]), passes, verify)
+    yield from _gated(structure, attempts)
     ctx.note(f"gru-sentiment: trained {n_epochs} epochs (tutorial: 2,000) at lr {lr}; accuracy measured "
              "in eval mode with drop_rate=0")
     name_acc = f"training accuracy >= {min_acc:g} on the 11 sentences (drop_rate=0) after {n_epochs} epochs"
@@ -966,18 +1206,29 @@ def gru_sentiment(ctx):
         yield Check.failed(name_probs, 2, expected="(2, 2) logits", observed=stopped)
         return
     last = attempts[-1]
-    runs = "; ".join(f"seed {a['seed']}: " + (f"accuracy {acc:.3f}" if (acc := accuracy(a)) is not None
-                                              else f"logits {fmt(a.get('train_logits'), 80)}") for a in attempts)
+    runs = "; ".join(f"seed {a['seed']}: " + (
+        _NO_MODEL if a.get("evidence") == "missing" else _unverified_accuracy(a, accuracy)
+        if a.get("evidence") == "contradicted" else f"accuracy {acc:.3f}" if (acc := accuracy(a)) is not None
+        else f"logits {fmt(a.get('train_logits'), 80)}") for a in attempts)
     if stopped:
         runs += f"; then {stopped}"
     if passes(last):
         yield Check.ok(name_acc, 8, expected=f">= {min_acc:g}", observed=runs)
     else:
-        hint = ("forward must return (B, 2) logits" if accuracy(last) is None else
+        hint = (_MISMATCH_HINT if last.get("evidence") == "contradicted" else None
+                if last.get("evidence") == "missing" else
+                "forward must return (B, 2) logits" if accuracy(last) is None else
                 "train with Adam on nn.CrossEntropyLoss over the logits (targets are class ids); "
                 "check that optimizer.step() runs every epoch")
         yield Check.failed(name_acc, 8, expected=f">= {min_acc:g}", observed=runs, hint=hint)
-    yield _probs_check(name_probs, last.get("test_logits"), ref.test_data)
+    yield from _gated([_probs_check(name_probs, last.get("test_logits"), ref.test_data)], attempts)
+
+
+def _unverified_accuracy(attempt: dict, accuracy: Callable[[dict], float | None]) -> str:
+    """The mismatch, and what the reported logits would have scored (not counted)."""
+    acc = accuracy({"train_logits": (attempt.get("reported") or {}).get("train_logits")})
+    return str(attempt.get("mismatch")) + (f"; the reported logits give accuracy {acc:.3f} (not counted)"
+                                           if acc is not None else "")
 
 
 def _probs_check(name: str, logits: Any, sentences: list[str]) -> Check:

@@ -103,6 +103,30 @@ def modules_of(model):
     return found[:50]
 
 
+_TORCH_KINDS = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Linear", "Embedding")
+
+
+def weights_of(model, limit=40):
+    """The trained model as raw data: every submodule's name, its class when it is exactly one of
+    the standard torch.nn layers the grader can rebuild (else "other"), their constructor
+    settings, and every parameter's array. The grader rebuilds the model from these with its
+    own torch.nn modules and computes the predictions itself."""
+    modules = []
+    for name, module in list(model.named_modules())[:limit]:
+        cls = type(module)
+        standard = cls.__module__.startswith("torch.nn.") and cls.__name__ in _TORCH_KINDS
+        entry = {"name": name, "kind": cls.__name__ if standard else "other"}
+        for attr in ("num_layers", "bidirectional", "nonlinearity", "proj_size", "bias"):
+            value = getattr(module, attr, None)
+            if isinstance(value, (bool, int, str)):
+                entry[attr] = value
+        modules.append(entry)
+    params = {}
+    for name, p in list(model.named_parameters())[:limit * 4]:
+        params[name] = p.detach().cpu().numpy().copy()
+    return {"modules": modules, "params": params}
+
+
 def gru_effect(model, x, seed=0):
     """Raw evidence that the model's nn.GRU layers take part in forward, whichever way they are
     called (`self.gru(x)`, `self.gru.forward(x)`, a helper): in eval mode with drop_rate=0,
