@@ -112,10 +112,14 @@ class Child:
         try:
             for stmt in tree.body:
                 cell = _cell_of(cells, stmt.lineno)
+                if req.get("definitions_only") and not (_is_definition(stmt) or _is_constant(stmt)):
+                    skipped += 1  # a notebook graded on its definitions: training cells are not run
+                    continue
                 if timed_out and not _is_definition(stmt):
                     skipped += 1  # after the time limit only definitions run (they are instant)
                     continue
-                if errors and not timed_out and not _should_run_after_error(stmt, cells, cell, failed_cell):
+                if errors and not timed_out and not req.get("definitions_only") \
+                        and not _should_run_after_error(stmt, cells, cell, failed_cell):
                     skipped += 1
                     continue
                 try:
@@ -288,6 +292,23 @@ def _cell_of(cells: list | None, lineno: int) -> int | None:
 
 def _is_definition(stmt: ast.stmt) -> bool:
     return isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))
+
+
+def _is_constant(stmt: ast.stmt) -> bool:
+    """Assignments that compute nothing: `PAD = 0`, `SOS, EOS = 1, 2`, `CELLS = {"rnn": RNNCell}`,
+    `device = torch.device("cpu")` (names, attributes, literals and containers; the only call
+    allowed is torch.device, which classes often use)."""
+    if not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or stmt.value is None:
+        return False
+    for node in ast.walk(stmt.value):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if not (isinstance(func, ast.Attribute) and func.attr == "device"):
+                return False
+        elif isinstance(node, (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp,
+                               ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
+            return False
+    return True
 
 
 def _future_flags(tree: ast.Module) -> int:

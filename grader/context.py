@@ -63,6 +63,7 @@ class Run:
         self.status = "not-run"
         self.seconds = 0.0
         self.skipped = 0
+        self.definitions_only = False
         self.defined: list[str] = []
         self.banned_calls: list[dict] = []
         self._figures: list[dict] | None = None
@@ -70,12 +71,15 @@ class Run:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def execute(self, *, as_main: bool, prelude: str | None, probes: str | None, banned: list[str]) -> None:
+    def execute(self, *, as_main: bool, prelude: str | None, probes: str | None, banned: list[str],
+                definitions_only: bool = False) -> None:
         started = time.perf_counter()
+        self.definitions_only = definitions_only
         request = {"op": "exec", "source": self.unit.source, "filename": self.unit.filename,
                    "as_main": as_main, "module": Path(self.unit.filename).stem,
                    "cells": [list(c) for c in self.unit.cells] if self.unit.cells else None,
-                   "prelude": prelude, "probes": probes, "banned": banned, "timeout": self.timeout}
+                   "prelude": prelude, "probes": probes, "banned": banned, "timeout": self.timeout,
+                   "definitions_only": definitions_only}
         try:
             header, _ = self._request(request, timeout=self.timeout)
         except SandboxLost as lost:
@@ -182,7 +186,10 @@ class Run:
         notes = []
         if self.unit.neutralised:
             notes.append("not run (shell lines and magics): " + "; ".join(self.unit.neutralised[:10]))
-        if self.skipped:
+        if self.skipped and self.definitions_only:
+            notes.append(f"definitions only: {self.skipped} statement(s) (training, data loading, output) "
+                         "were not run")
+        elif self.skipped:
             notes.append(f"after the first error, {self.skipped} statement(s) were skipped "
                          "(definitions below it were still run)" if not self.unit.is_notebook
                          else f"{self.skipped} statement(s) in failing cells were skipped")
@@ -210,6 +217,8 @@ class Ctx:
         self.item_id: str | None = None
         self.notes: list[str] = []
         self.provisional_items: set[str] = set()
+        self.files: list[Path] = []  # every file of the submission (grade_submission sets it)
+        self.level_caps: dict[str, int] = {}  # manual items on levels: the highest level the evidence allows
         self.local: dict[str, Any] = {}  # per-submission scratch for check functions (shared observations)
         self._runs: dict[Any, Run] = {}
         self._rngs: dict[str, np.random.Generator] = {}
@@ -233,6 +242,12 @@ class Ctx:
 
     def reference_module(self, relative: str):
         return self.pack.reference_module(relative)
+
+    def propose_level_cap(self, level: int) -> None:
+        """A manual item's evidence is missing or wrong: propose `level` as its highest level
+        (shown to the TA beside the item, in results.json as extra_data.level_cap)."""
+        if self.item_id is not None:
+            self.level_caps[self.item_id] = min(int(level), self.level_caps.get(self.item_id, int(level)))
 
     def memo(self, key: Any, fn: Callable[[], Any]) -> Any:
         return self.memo_store.get((self.spec.id, self.seed, key), fn)
@@ -294,7 +309,7 @@ class Ctx:
         self._runs[cache_key] = run
         bans = [b for b in self.spec.banned if unit in b.units]
         run.execute(as_main=spec_unit.as_main, prelude=prelude, probes=self.pack.probes_source,
-                    banned=banned_mod.runtime_apis(tuple(bans)))
+                    banned=banned_mod.runtime_apis(tuple(bans)), definitions_only=spec_unit.definitions_only)
         return run
 
     @property

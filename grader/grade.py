@@ -7,6 +7,7 @@ import logging
 import secrets
 import time
 import traceback
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable
@@ -17,7 +18,7 @@ from grader.context import Ctx, Memo, UnitMissing
 from grader.discover import Submission, discover
 from grader.load import NOT_A_NOTEBOOK, LoadError, SourceUnit, answer_texts, extract_answer, load_file, match_units
 from grader.outcomes import BatchResult, Check, ItemScore, SubmissionResult
-from grader.packs import Pack, load_pack, requirement_problems
+from grader.packs import REPORT_CHECKS, Pack, load_pack, requirement_problems
 from grader.sandbox import SandboxLost, StudentRaised, Worker, WorkerPool
 
 log = logging.getLogger("rnngrade")
@@ -143,6 +144,7 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
     ctx = Ctx(pack=pack, units=units, missing=missing, worker=worker, seed=seed, mode=mode,
               data_dir=data_dir, memo=memo or Memo(), timeout=timeout or default_timeout(pack, mode),
               hidden=_hidden_paths(pack), support=support_files(units, submission.files))
+    ctx.files = [Path(f) for f in submission.files]  # every submitted file (a report beside the code)
     texts = answer_texts(list(submission.files), list(units.values()))
     ta = (manual_scores or {}).get(submission.student, {})
     items: list[ItemScore] = []
@@ -151,8 +153,16 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
             continue
         ctx.item_id = item.id
         if item.kind == "manual":
-            items.append(score.manual_item(item, answer=extract_answer(texts, item.question or ""),
-                                           ta_points=ta.get(item.id)))
+            manual = score.manual_item(item, answer=extract_answer(texts, item.question or ""),
+                                       ta_points=ta.get(item.id))
+            fn = pack.checks.get(item.id)
+            if fn is not None:  # evidence shown beside a manual item: checks worth no points
+                evidence, reason = _run_check(fn, ctx)
+                evidence = [replace(c, points=0.0, max_points=0.0) for c in evidence if isinstance(c, Check)]
+                if reason:
+                    evidence.append(Check.failed("evidence", 0, hint=reason))
+                manual = replace(manual, checks=tuple(evidence), level_cap=ctx.level_caps.get(item.id))
+            items.append(manual)
             continue
         absent = [missing[u] for u in item.units if u in missing]
         if absent:
@@ -166,6 +176,12 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
         items.append(score.score_item(item, checks, reason=reason,
                                       provisional=item.id in ctx.provisional_items))
     ctx.item_id = None
+    report_checks: list[Check] = []
+    if REPORT_CHECKS in pack.checks:
+        report_checks, reason = _run_check(pack.checks[REPORT_CHECKS], ctx)
+        report_checks = [replace(c, points=0.0, max_points=0.0) for c in report_checks if isinstance(c, Check)]
+        if reason:
+            report_checks.append(Check.failed("report", 0, hint=reason))
     runtime = {}
     for run in ctx.runs:
         runtime.setdefault(run.unit.name, []).extend(run.banned_calls)
@@ -182,7 +198,7 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
                             notes=tuple(notes), error=_submission_error(units, missing),
                             seconds=time.perf_counter() - started,
                             student_seconds=sum(r.seconds for r in unit_runs), mode=mode,
-                            submitters=tuple(submission.submitters))
+                            submitters=tuple(submission.submitters), report_checks=tuple(report_checks))
 
 
 SUPPORT_MAX_BYTES = 5 << 20

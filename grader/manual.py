@@ -261,7 +261,8 @@ def apply(result: SubmissionResult, spec: PackSpec, entries: dict[str, Entry] | 
         scored = score.manual_item(ispec, answer=item.answer,
                                    ta_points=None if entry is None else entry["points"])
         new.append(replace(scored, number=item.number, name=item.name, public=item.public,
-                           comment=(entry or {}).get("comment") or None))
+                           comment=(entry or {}).get("comment") or None,
+                           checks=item.checks, level_cap=item.level_cap))
     return replace(result, items=tuple(new))
 
 

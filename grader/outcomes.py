@@ -67,6 +67,7 @@ class ItemScore:
     comment: str | None = None  # manual items: the TA's comment with the score
     all_or_nothing: bool = False  # the item scores only when every sub-check passes
     question: str | None = None  # manual items: the question number answers are found under
+    level_cap: int | None = None  # manual items on levels: the highest level the evidence allows
 
     @property
     def status(self) -> Status:
@@ -124,6 +125,8 @@ class SubmissionResult:
     mode: str = "budget"
     # Gradescope export: (name, email, sid) of each submitter
     submitters: tuple[tuple[str, str, str], ...] = ()
+    # checks on the submission as a whole (a pack's @item("report")): evidence, no points
+    report_checks: tuple[Check, ...] = ()
 
     @property
     def score(self) -> float:

@@ -29,12 +29,18 @@ def assignments_dir() -> Path:
     return project_root() / "assignments"
 
 
+REPORT_CHECKS = "report"  # checks.py: @item("report") checks the submission as a whole
+
+
 @dataclass(frozen=True)
 class UnitSpec:
     name: str
     patterns: tuple[str, ...]
     as_main: bool = True
     required: bool = True
+    # run only definitions (def, class, import, constant assignments): a notebook's training
+    # cells are skipped, so its classes and functions are graded in seconds
+    definitions_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ class PackSpec:
 _TOP_KEYS = {"id", "title", "total", "timeout", "timeout_full", "reference", "units", "items",
              "banned", "tolerances", "tiers", "warm", "memory_mb", "seed_doc", "options",
              "requires", "gradescope", "visibility"}
-_UNIT_KEYS = {"name", "patterns", "as_main", "required"}
+_UNIT_KEYS = {"name", "patterns", "as_main", "required", "definitions_only"}
 _ITEM_KEYS = {"id", "name", "points", "kind", "units", "all_or_nothing", "public", "question", "description",
               "visibility", "levels"}
 _REQUIRES_KEYS = {"modules", "data", "install"}
@@ -135,7 +141,8 @@ def parse_spec(data: dict, directory: Path) -> PackSpec:
     for raw in data.get("units", []):
         _check_keys(f"{where} [[units]]", raw, _UNIT_KEYS)
         units.append(UnitSpec(raw["name"], tuple(raw.get("patterns", ["*.py", "*.ipynb"])),
-                              bool(raw.get("as_main", True)), bool(raw.get("required", True))))
+                              bool(raw.get("as_main", True)), bool(raw.get("required", True)),
+                              bool(raw.get("definitions_only", False))))
     unit_names = [u.name for u in units]
     default_visibility = _visibility(where, "visibility", data.get("visibility", "visible"))
     items = []
@@ -211,7 +218,8 @@ class Pack:
             item_id = getattr(value, "_rnngrade_item", None)
             if item_id is not None:
                 found[item_id] = value
-        unknown = set(found) - {i.id for i in self.spec.items}
+        # REPORT_CHECKS: checks on the submission as a whole (results.json extra_data.report_checks)
+        unknown = set(found) - {i.id for i in self.spec.items} - {REPORT_CHECKS}
         if unknown:
             raise PackError(f"{path}: checks for unknown item(s) {sorted(unknown)}")
         return found

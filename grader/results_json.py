@@ -143,6 +143,7 @@ def _test(item: ItemScore, visibility: str = "visible") -> dict:
         "visibility": visibility,
         "extra_data": {"item": item.id, "kind": item.kind, "pending": item.pending,
                        "checks": [_check(c) for c in item.checks],
+                       **({"level_cap": item.level_cap} if item.kind == "manual" else {}),
                        **({"comment": item.comment} if item.comment else {})},
     }
 
@@ -169,6 +170,7 @@ def _extra(result: SubmissionResult) -> dict:
         "runs": [_run(r) for r in result.runs],
         "notes": list(result.notes),
         "submitters": [{"name": n, "email": e, "sid": s} for n, e, s in result.submitters],
+        "report_checks": [_check(c) for c in result.report_checks],
     }
 
 

@@ -52,6 +52,7 @@ def result_from_doc(doc: dict) -> SubmissionResult:
     fields = {k: v for k, v in doc.items() if k not in ("format", "items", "runs")}
     fields["notes"] = tuple(fields.get("notes", ()))
     fields["submitters"] = tuple(tuple(s) for s in fields.get("submitters", ()))
+    fields["report_checks"] = tuple(Check(**c) for c in fields.get("report_checks", ()))
     return SubmissionResult(items=items, runs=runs, **fields)
 
 

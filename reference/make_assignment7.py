@@ -1,0 +1,100 @@
+"""Writes the assignment7 notebooks from reference/assignment7_cells.py: the reference notebook,
+the handout, and the example submissions in submissions/assignment7/ (their expected.json are
+written by hand). Run from the repository root: python reference/make_assignment7.py"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+CELLS = (ROOT / "reference" / "assignment7_cells.py").read_text().split("# %% cell\n")[1:]
+REPORT = (ROOT / "reference" / "assignment7_report.md").read_text()
+OUT = ROOT / "submissions" / "assignment7"
+
+
+def notebook(cells: list[str], title: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}")] + [nbformat.v4.new_code_cell(c.rstrip()) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def write(case: str, cells: list[str], report: str | None = REPORT, name: str = "assignment7.ipynb",
+          extra: dict[str, bytes] | None = None) -> None:
+    folder = OUT / case
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook(cells, "Assignment 7"), str(folder / name))
+    if report is not None:
+        (folder / "report.md").write_text(report)
+    for rel, data in (extra or {}).items():
+        (folder / rel).write_bytes(data)
+
+
+def replaced(old: str, new: str) -> list[str]:
+    out = [c.replace(old, new) for c in CELLS]
+    assert out != CELLS, old
+    return out
+
+
+HANDOUT_CELLS = [CELLS[0], CELLS[1], '''def collate_fn(batch):
+    # TODO: pad the sequences of the batch with pad_sequence (padding_value=PAD)
+    raise NotImplementedError
+''', '''class VanillaRNNCell(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        # TODO
+
+    def forward(self, x, h):
+        raise NotImplementedError  # TODO
+
+
+class LSTMCell(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        # TODO
+
+    def forward(self, x, state):
+        raise NotImplementedError  # TODO
+
+
+class GRUCell(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        # TODO
+
+    def forward(self, x, h):
+        raise NotImplementedError  # TODO
+
+
+class CustomRNN(nn.Module):
+    def __init__(self, input_size, hidden_size, cell_type, num_layers=1):
+        super().__init__()
+        # TODO
+
+    def forward(self, x_seq, lengths):
+        raise NotImplementedError  # TODO: return (all_hiddens, last_hiddens)
+''']
+
+
+def main() -> None:
+    nbformat.write(notebook(CELLS, "Assignment 7 (reference)"), str(ROOT / "reference" / "assignment7.ipynb"))
+    handout = ROOT / "assignments" / "assignment7" / "handout"
+    handout.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook(HANDOUT_CELLS, "Assignment 7"), str(handout / "assignment7.ipynb"))
+    write("reference", CELLS, name="my_rnn_lab.ipynb", extra={"loss_curves.png": b"\x89PNG\r\n\x1a\n"})
+    write("handout", HANDOUT_CELLS, report=None)
+    write("last-hidden-at-minus-one", replaced("all_hiddens[torch.arange(B), lengths - 1, :]", "all_hiddens[:, -1, :]"))
+    write("nn-lstm-inside-customrnn", replaced(
+        '''        self.cells = nn.ModuleList(''',
+        '''        self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True) if cell_type == "lstm" else None
+        self.cells = nn.ModuleList('''))
+    long_report = REPORT.replace("## Section 5: Reflection\n", "## Section 5: Reflection\n\n" + ("Padding matters. " * 400) + "\n")
+    write("report-over-limit", CELLS, report=long_report)
+    write("report-with-image", CELLS, report=REPORT.replace(
+        "## Section 3", "![training loss](loss_curves.png)\n\n## Section 3"))
+
+
+if __name__ == "__main__":
+    main()
