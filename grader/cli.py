@@ -321,6 +321,27 @@ def cmd_demo(args) -> int:
     return 0 if not mismatches else 1
 
 
+def evidence_mismatches(expected: dict, result) -> dict:
+    """Manual items' evidence in expected.json (optional keys): `level_caps` {item: cap or null},
+    `failed` {item: [names of failed evidence checks]} (items not listed: none failed),
+    `report_failed` [names of failed report checks]. Returns {what: (expected, got)}."""
+    wrong = {}
+    if "level_caps" in expected:
+        got = {i.id: i.level_cap for i in result.items if i.kind == "manual"}
+        if got != expected["level_caps"]:
+            wrong["level caps"] = (expected["level_caps"], got)
+    if "failed" in expected:
+        got = {i.id: [c.name for c in i.checks if not c.passed] for i in result.items if i.kind == "manual"}
+        got = {k: v for k, v in got.items() if v}
+        if got != expected["failed"]:
+            wrong["failed evidence"] = (expected["failed"], got)
+    if "report_failed" in expected:
+        got = [c.name for c in result.report_checks if not c.passed]
+        if got != expected["report_failed"]:
+            wrong["failed report checks"] = (expected["report_failed"], got)
+    return wrong
+
+
 def _compare_expected(batch, folder: Path) -> int:
     mismatches = 0
     for result in batch.results:
@@ -332,6 +353,8 @@ def _compare_expected(batch, folder: Path) -> int:
         wrong = {k: (v, got.get(k)) for k, v in expected.get("items", {}).items() if got.get(k) != v}
         if "total" in expected and abs(result.auto_score - expected["total"]) > 1e-6:
             wrong["auto total"] = (expected["total"], result.auto_score)
+        for key, v in evidence_mismatches(expected, result).items():
+            wrong[key] = v
         if wrong:
             mismatches += 1
             print(f"  ! {result.student}: expected/got {wrong}")

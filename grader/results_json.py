@@ -32,7 +32,7 @@ def to_results_json(result: SubmissionResult, visibility: dict[str, str] | None 
         "max_score": result.max_score,
         "execution_time": result.seconds,
         "output": _output(result),
-        "tests": [_test(item, shown.get(item.id, "visible")) for item in rubric_order(result.items)],
+        "tests": [_test(item, shown.get(item.id, "visible"), result.pack) for item in rubric_order(result.items)],
         "extra_data": _extra(result),
     }
     return _json_safe(doc)
@@ -55,7 +55,7 @@ def to_gradescope_json(result: SubmissionResult, *, visibility: dict[str, str] |
                               "visibility": shown.get(item.id, "visible"),
                               "extra_data": {"item": item.id, "kind": item.kind, "pending": item.pending}})
             continue
-        test = _test(item, shown.get(item.id, "visible"))
+        test = _test(item, shown.get(item.id, "visible"), result.pack)
         test["status"] = "passed" if item.points >= item.max_points - 1e-9 else "failed"
         tests.append(test)
     extra = _extra(result)
@@ -115,6 +115,17 @@ def _pack_visibilities(pack_id: str) -> tuple[tuple[str, str], ...]:
         return ()
 
 
+@functools.lru_cache(maxsize=None)
+def _leveled(pack_id: str) -> frozenset[str]:
+    """Ids of the pack's manual items scored on levels."""
+    from .packs import load_pack
+
+    try:
+        return frozenset(i.id for i in load_pack(pack_id).spec.items if i.levels)
+    except Exception:
+        return frozenset()
+
+
 def _visibilities(pack_id: str) -> dict[str, str]:
     return dict(_pack_visibilities(pack_id))
 
@@ -132,7 +143,7 @@ def _output(result: SubmissionResult) -> str:
     return "\n".join(lines)
 
 
-def _test(item: ItemScore, visibility: str = "visible") -> dict:
+def _test(item: ItemScore, visibility: str = "visible", pack: str = "") -> dict:
     return {
         "name": item.name,
         "number": str(item.number),
@@ -143,7 +154,9 @@ def _test(item: ItemScore, visibility: str = "visible") -> dict:
         "visibility": visibility,
         "extra_data": {"item": item.id, "kind": item.kind, "pending": item.pending,
                        "checks": [_check(c) for c in item.checks],
-                       **({"level_cap": item.level_cap} if item.kind == "manual" else {}),
+                       # manual items on levels: the highest level the evidence allows (null: no cap)
+                       **({"level_cap": item.level_cap} if item.kind == "manual" and (
+                           item.level_cap is not None or item.id in _leveled(pack)) else {}),
                        **({"comment": item.comment} if item.comment else {})},
     }
 

@@ -40,7 +40,7 @@ def manual_item(spec: ItemSpec, *, answer: str | None, ta_points: float | None) 
     if ta_points is None:
         return ItemScore(spec.id, spec.name, spec.number, "manual", 0.0, spec.points, pending=True,
                          answer=answer, public=spec.public, question=spec.question,
-                         reason=None if answer else f"no answer found for question {spec.question}")
+                         reason=None if answer or not spec.question else f"no answer found for question {spec.question}")
     points = max(0.0, min(float(ta_points), spec.points))
     return ItemScore(spec.id, spec.name, spec.number, "manual", points, spec.points, pending=False,
                      answer=answer, public=spec.public, question=spec.question)

@@ -17,6 +17,8 @@ OUT = ROOT / "submissions" / "assignment7"
 def notebook(cells: list[str], title: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}")] + [nbformat.v4.new_code_cell(c.rstrip()) for c in cells]
+    for k, cell in enumerate(nb.cells):
+        cell.id = f"cell-{k}"  # stable ids: regenerating changes nothing
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
@@ -90,6 +92,26 @@ def main() -> None:
         '''        self.cells = nn.ModuleList(''',
         '''        self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True) if cell_type == "lstm" else None
         self.cells = nn.ModuleList('''))
+    style = replaced("""        self.W_f = nn.Linear(hidden_size + input_size, hidden_size)
+        self.W_i = nn.Linear(hidden_size + input_size, hidden_size)
+        self.W_c = nn.Linear(hidden_size + input_size, hidden_size)
+        self.W_o = nn.Linear(hidden_size + input_size, hidden_size)
+
+    def forward(self, x, state):
+        h, c = state
+        hx = torch.cat([h, x], dim=1)
+        f = torch.sigmoid(self.W_f(hx))
+        i = torch.sigmoid(self.W_i(hx))
+        c_tilde = torch.tanh(self.W_c(hx))""", """        self.gates = nn.Linear(input_size + hidden_size, 4 * hidden_size)
+
+    def forward(self, x, state):
+        h, c = state
+        o_pre, c_pre, i_pre, f_pre = self.gates(torch.cat([x, h], dim=1)).chunk(4, dim=1)
+        f, i, c_tilde = torch.sigmoid(f_pre), torch.sigmoid(i_pre), torch.tanh(c_pre)
+        hx = torch.cat([h, x], dim=1)
+        self.W_o = lambda _: o_pre""")
+    style = [c.replace("return (1 - z) * h + z * h_tilde", "return z * h + (1 - z) * h_tilde") for c in style]
+    write("style-fused-lstm-gru-relabelled-z", style)
     long_report = REPORT.replace("## Section 5: Reflection\n", "## Section 5: Reflection\n\n" + ("Padding matters. " * 400) + "\n")
     write("report-over-limit", CELLS, report=long_report)
     write("report-with-image", CELLS, report=REPORT.replace(
