@@ -218,7 +218,8 @@ class Ctx:
         self.notes: list[str] = []
         self.provisional_items: set[str] = set()
         self.files: list[Path] = []  # every file of the submission (grade_submission sets it)
-        self.level_caps: dict[str, int] = {}  # manual items on levels: the highest level the evidence allows
+        self.level_caps: dict[str, int] = {}
+        self.answers: dict[str, str] = {}  # manual items: answer text found by the pack (a report section)  # manual items on levels: the highest level the evidence allows
         self.local: dict[str, Any] = {}  # per-submission scratch for check functions (shared observations)
         self._runs: dict[Any, Run] = {}
         self._rngs: dict[str, np.random.Generator] = {}
@@ -248,6 +249,11 @@ class Ctx:
         (shown to the TA beside the item, in results.json as extra_data.level_cap)."""
         if self.item_id is not None:
             self.level_caps[self.item_id] = min(int(level), self.level_caps.get(self.item_id, int(level)))
+
+    def set_answer(self, text: str) -> None:
+        """The current manual item's answer as the pack found it (shown to the TA)."""
+        if self.item_id is not None and text:
+            self.answers[self.item_id] = text
 
     def memo(self, key: Any, fn: Callable[[], Any]) -> Any:
         return self.memo_store.get((self.spec.id, self.seed, key), fn)

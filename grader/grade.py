@@ -162,6 +162,8 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
                 if reason:
                     evidence.append(Check.failed("evidence", 0, hint=reason))
                 manual = replace(manual, checks=tuple(evidence), level_cap=ctx.level_caps.get(item.id))
+                if item.id in ctx.answers:
+                    manual = replace(manual, answer=ctx.answers[item.id][:5000], reason=None)
             items.append(manual)
             continue
         absent = [missing[u] for u in item.units if u in missing]

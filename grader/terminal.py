@@ -104,6 +104,8 @@ def item_text(item: ItemScore, *, answer_limit: int = TEXT_LIMIT) -> str:
         lines.append(all_or_nothing_note(item))
     if item.pending:
         lines.append("Pending: this question is scored by a TA.")
+    if item.level_cap is not None:
+        lines.append(f"Proposed level cap: {item.level_cap} (evidence below is missing or wrong; the TA decides)")
     if item.provisional:
         lines.append("Provisional: budget-mode result (training was capped), not the final grade.")
     for check in item.checks:

@@ -371,6 +371,7 @@ def _section(ctx, k: int) -> tuple[dict | None, Check]:
     sections = doc["sections"]
     if len(sections) >= k:
         s = sections[k - 1]
+        ctx.set_answer(f"## {s['title']}\n\n{s['text']}")
         return s, Check.ok(f"section {k} exists", 0, observed=f"`## {s['title']}`: {s['text'][:200]}")
     ctx.propose_level_cap(1)
     return None, Check.failed(f"section {k} exists", 0, expected=f"a `##` header for section {k}",
