@@ -23,11 +23,54 @@ def notebook(cells: list[str], title: str) -> nbformat.NotebookNode:
     return nb
 
 
+def execute(cells: list[str]) -> list[str]:
+    """Runs the cells in one namespace in a scratch folder holding the four Gutenberg files
+    (shell lines skipped), as Colab would; returns each cell's printed output."""
+    import contextlib
+    import io
+    import os
+    import shutil
+    import tempfile
+
+    from grader.load import neutralise
+
+    data = Path(os.environ.get("RNNGRADE_DATA", "/work/shared/data")) / "gutenberg"
+    outputs, here = [], os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("sonnets.txt", "austen.txt", "poe.txt", "shakespeare_play.txt"):
+            shutil.copy(data / name, Path(tmp) / name)
+        os.chdir(tmp)
+        try:
+            ns = {"__name__": "__main__"}
+            for cell in cells:
+                buf = io.StringIO()
+                with contextlib.redirect_stdout(buf):
+                    exec(compile(neutralise(cell)[0], "<cell>", "exec"), ns)
+                outputs.append(buf.getvalue())
+        finally:
+            os.chdir(here)
+    return outputs
+
+
+OUTPUTS: list[str] | None = None
+
+
+def with_outputs(nb: nbformat.NotebookNode, outputs: list[str]) -> nbformat.NotebookNode:
+    for k, (cell, text) in enumerate(zip(nb.cells[1:], outputs), start=1):
+        cell.execution_count = k
+        if text:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    return nb
+
+
 def write(case: str, cells: list[str], report: str | None = REPORT, name: str = "assignment7.ipynb",
           extra: dict[str, bytes] | None = None) -> None:
     folder = OUT / case
     folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook(cells, "Assignment 7"), str(folder / name))
+    nb = notebook(cells, "Assignment 7")
+    if OUTPUTS is not None and len(cells) == len(CELLS):  # saved outputs: the reference run's
+        with_outputs(nb, OUTPUTS)
+    nbformat.write(nb, str(folder / name))
     if report is not None:
         (folder / "report.md").write_text(report)
     for rel, data in (extra or {}).items():
@@ -81,7 +124,14 @@ class CustomRNN(nn.Module):
 
 
 def main() -> None:
-    nbformat.write(notebook(CELLS, "Assignment 7 (reference)"), str(ROOT / "reference" / "assignment7.ipynb"))
+    global OUTPUTS
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    OUTPUTS = execute(CELLS)
+    print("".join(OUTPUTS))
+    nbformat.write(with_outputs(notebook(CELLS, "Assignment 7 (reference)"), OUTPUTS),
+                   str(ROOT / "reference" / "assignment7.ipynb"))
     handout = ROOT / "assignments" / "assignment7" / "handout"
     handout.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook(HANDOUT_CELLS, "Assignment 7"), str(handout / "assignment7.ipynb"))
@@ -112,6 +162,7 @@ def main() -> None:
         self.W_o = lambda _: o_pre""")
     style = [c.replace("return (1 - z) * h + z * h_tilde", "return z * h + (1 - z) * h_tilde") for c in style]
     write("style-fused-lstm-gru-relabelled-z", style)
+    write("report-table-disagrees", CELLS, report=REPORT.replace("| LSTM | 7,715 |", "| LSTM | 7,427 |"))
     long_report = REPORT.replace("## Section 5: Reflection\n", "## Section 5: Reflection\n\n" + ("Padding matters. " * 400) + "\n")
     write("report-over-limit", CELLS, report=long_report)
     write("report-with-image", CELLS, report=REPORT.replace(

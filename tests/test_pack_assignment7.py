@@ -76,7 +76,7 @@ def test_length_counts_unicode_characters_and_crlf_as_one(tmp_path):
 
 
 def test_table_with_three_models_is_named(tmp_path):
-    text = REPORT.replace("| GRU | 5,795 | 0.97 | 0.52 |\n", "")
+    text = REPORT.replace("| GRU | 6,147 | 1.0001 | 0.4944 |\n", "")
     _, ctx = _report(tmp_path, text)
     check = checks._table_check(checks.report(ctx)["sections"][1])
     assert not check.passed and "GRU" in check.observed
@@ -114,7 +114,7 @@ def results():
 
 def test_every_case_has_an_expected_json():
     assert set(CASES) >= {"reference", "handout", "last-hidden-at-minus-one", "nn-lstm-inside-customrnn",
-                          "report-over-limit", "report-with-image"}
+                          "report-over-limit", "report-with-image", "report-table-disagrees"}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -166,3 +166,10 @@ def test_stored_result_round_trips_the_evidence(results):
     s2 = next(i for i in applied.items if i.id == "s2-mechanics")
     assert s2.points == 8.0 and s2.level_cap == 2 and s2.checks == next(
         i for i in result.items if i.id == "s2-mechanics").checks
+
+
+def test_table_numbers_are_compared_at_the_shown_precision():
+    printed = checks._numbers("LSTM: parameters 7715, final training loss 0.9999, test accuracy 0.5444")
+    assert checks._agrees((7715.0, 0), printed) and not checks._agrees((7427.0, 0), printed)
+    assert checks._agrees((0.54, 2), printed) and not checks._agrees((0.55, 2), printed)
+    assert checks._numbers("54.4%")[-1] == (0.544, 3)

@@ -418,6 +418,99 @@ def _table_check(section) -> Check:
     return Check.ok(name, 0, observed=f"header {rows[0]}, rows {[r[0] for r in body]}")
 
 
+NUMBER = r"[-+]?\d[\d,]*(?:\.\d+)?%?"
+
+
+def saved_outputs(ctx) -> str | None:
+    """The text the notebook was saved with (stream and text/plain outputs): claims, not
+    evidence. None when the notebook holds no outputs (not executed before submission)."""
+    if "outputs" in ctx.local:
+        return ctx.local["outputs"]
+    import nbformat
+
+    text = None
+    try:
+        nb = nbformat.read(str(ctx.unit("main").path), as_version=4)
+        parts = []
+        for cell in nb.cells:
+            for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+                if out.get("output_type") == "stream":
+                    parts.append(str(out.get("text", "")))
+                elif "data" in out and "text/plain" in out["data"]:
+                    parts.append(str(out["data"]["text/plain"]))
+        text = "\n".join(parts)[:1 << 20] or None
+    except Exception:
+        text = None
+    ctx.local["outputs"] = text
+    return text
+
+
+def _numbers(text: str) -> list[tuple[float, int]]:
+    """(value, decimals) of every number in `text`; 1,234 -> 1234; 54.4% -> 0.544 as well."""
+    import re
+
+    out = []
+    for raw in re.findall(NUMBER, text):
+        clean = raw.replace(",", "").rstrip("%")
+        try:
+            value = float(clean)
+        except ValueError:
+            continue
+        decimals = len(clean.split(".")[1]) if "." in clean else 0
+        out.append((value, decimals))
+        if raw.endswith("%"):
+            out.append((value / 100, decimals + 2))
+    return out
+
+
+def _agrees(shown: tuple[float, int], printed: list[tuple[float, int]]) -> bool:
+    """A table value agrees with a printed one when they are equal at the coarser precision."""
+    value, decimals = shown
+    for p, pd in printed:
+        d = min(decimals, pd)
+        if abs(round(value, d) - round(p, d)) <= 0.5 * 10 ** -d + 1e-12:
+            return True
+    return False
+
+
+def _table_rows(section) -> list[list[str]]:
+    rows, row = [], None
+    for tok in section["tokens"] if section else ():
+        if tok.type == "tr_open":
+            row = []
+        elif tok.type == "inline" and row is not None:
+            row.append(tok.content.strip())
+        elif tok.type == "tr_close":
+            rows.append(row)
+            row = None
+        elif tok.type == "table_close":
+            break
+    return rows
+
+
+def _claims_check(ctx, section) -> Check:
+    name = "section 2 table numbers equal the notebook's printed outputs"
+    rows = _table_rows(section)
+    if len(rows) < 2:
+        return Check.failed(name, 0, observed="no table to compare")
+    outputs = saved_outputs(ctx)
+    if outputs is None:
+        return Check.failed(name, 0, expected="the notebook saved with its outputs (run all cells, then save)",
+                            observed="the notebook holds no outputs", hint="submit the executed notebook")
+    printed = _numbers(outputs)
+    wrong = []
+    for row in rows[1:]:
+        for cell in row[1:]:
+            for value in _numbers(cell):
+                if not _agrees(value, printed):
+                    wrong.append(f"{row[0]}: {cell}")
+    if wrong:
+        return Check.failed(name, 0, expected="every number of the table printed by the notebook",
+                            observed="not printed: " + "; ".join(wrong[:6]),
+                            hint="copy the parameter counts, losses and accuracies from the notebook's last run")
+    return Check.ok(name, 0, observed=f"{sum(len(_numbers(c)) for r in rows[1:] for c in r[1:])} numbers found in the outputs")
+
+
 @item("s1-summary")
 def s1(ctx):
     _, present = _section(ctx, 1)
@@ -430,11 +523,14 @@ def s2(ctx):
     checks = [present]
     code = [_cell_check(ctx, k) for k in ("rnn", "lstm", "gru")] + _custom_rnn_checks(ctx) + _ban_checks(ctx)
     table = _table_check(section)
+    claims = _claims_check(ctx, section) if table.passed else None
+    if claims is not None and not claims.passed and saved_outputs(ctx) is not None:
+        ctx.propose_level_cap(2)  # "Values incorrect"
     if section is not None and not all(c.passed for c in code):
         ctx.propose_level_cap(2)  # "Values incorrect or analysis is missing"
     if section is not None and not table.passed:
         ctx.propose_level_cap(3)  # levels 4 and 5 need the complete table
-    return checks + [table] + code
+    return checks + [table] + ([claims] if claims else []) + code
 
 
 @item("s3-formatting")
