@@ -31,9 +31,9 @@ def _raised(exc: StudentRaised) -> str:
 
 
 def _defined(ctx, name: str) -> bool:
-    tree = ctx.tree("main")
-    return tree is not None and any(isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name == name
-                                    for n in ast.walk(tree))
+    """The name exists in the notebook's namespace after its definitions ran (a class statement,
+    an alias, an import: whatever the notebook did)."""
+    return name in ctx.run("main").defined
 
 
 # ------------------------------------------------------------------ cells, layout-agnostic
