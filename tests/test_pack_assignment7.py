@@ -173,3 +173,21 @@ def test_table_numbers_are_compared_at_the_shown_precision():
     assert checks._agrees((7715.0, 0), printed) and not checks._agrees((7427.0, 0), printed)
     assert checks._agrees((0.54, 2), printed) and not checks._agrees((0.55, 2), printed)
     assert checks._numbers("54.4%")[-1] == (0.544, 3)
+
+
+def test_ta_levels_give_level_over_five_times_twenty_and_keep_the_evidence(tmp_path):
+    from conftest import pool_for
+    from grader.grade import grade_batch
+
+    csv = tmp_path / "ta.csv"
+    csv.write_text("student,s1-summary level,s2-mechanics level,s3-formatting,s4-paradigms level,s5-reflection level\n"
+                   "last-hidden-at-minus-one,5,2,12,Good,Poor\n")
+    batch = grade_batch(pack_id=PACK, paths=[ROOT / "submissions" / PACK / "last-hidden-at-minus-one"],
+                        manual=csv, seed=1234, pool=pool_for(["numpy", "torch"], 1))
+    (result,) = batch.results
+    points = {i.id: i.points for i in result.items}
+    assert points == {"s1-summary": 20, "s2-mechanics": 8, "s3-formatting": 12, "s4-paradigms": 16,
+                      "s5-reflection": 4}
+    assert result.score == 60
+    s2 = next(i for i in result.items if i.id == "s2-mechanics")
+    assert not s2.pending and s2.level_cap == 2 and any(not c.passed for c in s2.checks)
