@@ -163,6 +163,17 @@ def main() -> None:
     style = [c.replace("return (1 - z) * h + z * h_tilde", "return z * h + (1 - z) * h_tilde") for c in style]
     write("style-fused-lstm-gru-relabelled-z", style)
     write("report-table-disagrees", CELLS, report=REPORT.replace("| LSTM | 7,715 |", "| LSTM | 7,427 |"))
+    raw = replaced("""        self.W_x = nn.Linear(input_size, hidden_size)
+        self.W_h = nn.Linear(hidden_size, hidden_size, bias=False)
+
+    def forward(self, x, h):
+        return torch.tanh(self.W_x(x) + self.W_h(h))""", """        self.W_x = nn.Parameter(torch.randn(input_size, hidden_size) * 0.1)
+        self.W_h = nn.Parameter(torch.randn(hidden_size, hidden_size) * 0.1)
+        self.b_h = nn.Parameter(torch.zeros(hidden_size))
+
+    def forward(self, x, h):
+        return torch.tanh(x @ self.W_x + h @ self.W_h + self.b_h)""")
+    write("style-rnn-cell-raw-parameters", raw)
     long_report = REPORT.replace("## Section 5: Reflection\n", "## Section 5: Reflection\n\n" + ("Padding matters. " * 400) + "\n")
     write("report-over-limit", CELLS, report=long_report)
     write("report-with-image", CELLS, report=REPORT.replace(

@@ -116,10 +116,15 @@ def _cell_check(ctx, kind: str) -> Check:
         return Check.failed(check, 0, expected=f"{name}({I}, {H}) builds", observed=_raised(exc))
     linears = [(str(n), (int(s[0]), int(s[1])), bool(b)) for n, s, b in info.get("lin") or []]
     others = info.get("others") or []
-    if not linears or others:
+    if not linears and not others:
+        return Check.failed(check, 0, expected="the cell's weights (nn.Linear layers)",
+                            observed=f"{name}({I}, {H}) has no parameters", hint="the cell is not written yet?")
+    if others:
+        ctx.local.setdefault("unjudged", set()).add(check)  # the grader's limit: no cap from it
         return Check.failed(check, 0, expected="the cell's weights in nn.Linear layers, as the seed asks",
                             observed=f"Linear layers {[n for n, _, _ in linears]}, other parameters {others}",
-                            hint="the grader recognises cells built from nn.Linear layers; a TA reads this one")
+                            hint="the grader recognises cells built from nn.Linear layers; this one is left to the TA "
+                                 "(no level cap from it)")
     rng = ctx.rng
     weights = [rng.uniform(-0.6, 0.6, shape).astype(np.float32) for _, shape, _ in linears]
     biases = [rng.uniform(-0.3, 0.3, shape[0]).astype(np.float32) if b else None for _, shape, b in linears]
@@ -526,7 +531,8 @@ def s2(ctx):
     claims = _claims_check(ctx, section) if table.passed else None
     if claims is not None and not claims.passed and saved_outputs(ctx) is not None:
         ctx.propose_level_cap(2)  # "Values incorrect"
-    if section is not None and not all(c.passed for c in code):
+    unjudged = ctx.local.get("unjudged", set())
+    if section is not None and not all(c.passed or c.name in unjudged for c in code):
         ctx.propose_level_cap(2)  # "Values incorrect or analysis is missing"
     if section is not None and not table.passed:
         ctx.propose_level_cap(3)  # levels 4 and 5 need the complete table
