@@ -174,6 +174,8 @@ def main() -> None:
     def forward(self, x, h):
         return torch.tanh(x @ self.W_x + h @ self.W_h + self.b_h)""")
     write("style-rnn-cell-raw-parameters", raw)
+    write("rnn-cell-raw-sigmoid", [c.replace("return torch.tanh(x @ self.W_x + h @ self.W_h + self.b_h)",
+                                             "return torch.sigmoid(x @ self.W_x + h @ self.W_h + self.b_h)") for c in raw])
     long_report = REPORT.replace("## Section 5: Reflection\n", "## Section 5: Reflection\n\n" + ("Padding matters. " * 400) + "\n")
     write("report-over-limit", CELLS, report=long_report)
     write("report-with-image", CELLS, report=REPORT.replace(

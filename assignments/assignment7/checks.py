@@ -103,6 +103,56 @@ def _reference(kind, assign, order, weights, biases, x, h, c, relabel=False):
     return ((z * h + (1 - z) * n) if relabel else ((1 - z) * h + z * n),)
 
 
+def _raw_readings(params, raw):
+    """Raw nn.Parameter cells: every way to read the 2-D parameters as (out, in) weights
+    (`x @ W` or `W @ x`: transposed when the shape allows both) with each 1-D parameter added to
+    the bias of the nearest weight registered before it (else after it) of its size.
+    Yields (linears, weights, biases) in the form the Linear path uses."""
+    w_idx = [k for k, (_, s) in enumerate(params) if len(s) == 2]
+    b_idx = [k for k, (_, s) in enumerate(params) if len(s) == 1]
+    if not w_idx or len(w_idx) + len(b_idx) != len(params):
+        return
+    options = []
+    for k in w_idx:
+        a, b = params[k][1]
+        opts = [o for o, ok in (("n", a % H == 0 and b in (I, H, I + H)), ("t", b % H == 0 and a in (I, H, I + H))) if ok]
+        if not opts:
+            return
+        options.append(opts)
+    for combo in itertools.product(*options):
+        weights = [raw[k] if o == "n" else raw[k].T for k, o in zip(w_idx, combo)]
+        biases = [np.zeros(w.shape[0], np.float32) for w in weights]
+        ok = True
+        for k in b_idx:
+            size = params[k][1][0]
+            before = [j for j, wk in enumerate(w_idx) if wk < k and weights[j].shape[0] == size]
+            after = [j for j, wk in enumerate(w_idx) if wk > k and weights[j].shape[0] == size]
+            target = before[-1] if before else (after[0] if after else None)
+            if target is None:
+                ok = False
+                break
+            biases[target] = biases[target] + raw[k]
+        if ok:
+            yield [(params[k][0], w.shape, True) for k, w in zip(w_idx, weights)], weights, biases
+
+
+def _match(kind, readings, x, h, c, observed):
+    """(words, None) for the first reading and gate assignment that reproduces `observed`,
+    else (None, closest max difference)."""
+    best = np.inf
+    for linears, weights, biases in readings:
+        for order, assign in _candidates(kind, linears):
+            for relabel in ((False, True) if kind == "gru" else (False,)):
+                ref = _reference(kind, assign, order, weights, biases, x, h, c, relabel)
+                err = max(float(np.max(np.abs(np.asarray(o, np.float64) - r))) for o, r in zip(observed, ref))
+                best = min(best, err)
+                if err < 1e-4:
+                    words = ", ".join(f"{g} <- {'+'.join(linears[ch[0]][0] + (f'[{ch[1]}]' if linears[ch[0]][1][0] > H else '') for ch in chs)}"
+                                      for g, chs in assign.items())
+                    return words + (" (z relabelled)" if relabel else ""), best
+    return None, best
+
+
 def _cell_check(ctx, kind: str) -> Check:
     name = CLASSES[kind]
     check = f"{name} equals the seed's equations under the grader's weights"
@@ -115,53 +165,54 @@ def _cell_check(ctx, kind: str) -> Check:
     except StudentRaised as exc:
         return Check.failed(check, 0, expected=f"{name}({I}, {H}) builds", observed=_raised(exc))
     linears = [(str(n), (int(s[0]), int(s[1])), bool(b)) for n, s, b in info.get("lin") or []]
-    others = info.get("others") or []
+    others = [(str(n), tuple(int(d) for d in s)) for n, s in info.get("others") or []]
     if not linears and not others:
-        return Check.failed(check, 0, expected="the cell's weights (nn.Linear layers)",
+        return Check.failed(check, 0, expected="the cell's weights (nn.Linear layers or parameters)",
                             observed=f"{name}({I}, {H}) has no parameters", hint="the cell is not written yet?")
-    if others:
-        ctx.local.setdefault("unjudged", set()).add(check)  # the grader's limit: no cap from it
-        return Check.failed(check, 0, expected="the cell's weights in nn.Linear layers, as the seed asks",
-                            observed=f"Linear layers {[n for n, _, _ in linears]}, other parameters {others}",
-                            hint="the grader recognises cells built from nn.Linear layers; this one is left to the TA "
-                                 "(no level cap from it)")
     rng = ctx.rng
-    weights = [rng.uniform(-0.6, 0.6, shape).astype(np.float32) for _, shape, _ in linears]
-    biases = [rng.uniform(-0.3, 0.3, shape[0]).astype(np.float32) if b else None for _, shape, b in linears]
     N = 6
     x = rng.standard_normal((N, I)).astype(np.float32)
     h = rng.uniform(-0.9, 0.9, (N, H)).astype(np.float32)
     c = rng.standard_normal((N, H)).astype(np.float32)
     call = "out = cell(x, (h, c))" if kind == "lstm" else "out = cell(x, h)"
+    if linears and not others:
+        weights = [rng.uniform(-0.6, 0.6, shape).astype(np.float32) for _, shape, _ in linears]
+        biases = [rng.uniform(-0.3, 0.3, shape[0]).astype(np.float32) if b else None for _, shape, b in linears]
+        setter, bind = "probes.set_linears(cell, W, b)", {"W": weights, "b": biases}
+        readings = [(linears, weights, biases)]
+    elif others and not linears:
+        raw = [rng.uniform(-0.6, 0.6, s).astype(np.float32) if len(s) == 2 else
+               rng.uniform(-0.3, 0.3, s).astype(np.float32) for _, s in others]
+        setter, bind = "probes.set_params(cell, P)", {"P": raw}
+        readings = _raw_readings(others, raw)
+    else:
+        readings = None
+    if readings is None:
+        ctx.local.setdefault("unjudged", set()).add(check)  # the grader's limit: no cap from it
+        return Check.failed(check, 0, expected="the cell's weights in nn.Linear layers or in nn.Parameters",
+                            observed=f"Linear layers {[n for n, _, _ in linears]}, other parameters {others}",
+                            hint="the grader cannot read this mix of layers and parameters; this cell is left to "
+                                 "the TA (no level cap from it)")
     try:
-        got = run.probe(f"cell = {name}({I}, {H})\nprobes.set_linears(cell, W, b)\n"
+        got = run.probe(f"cell = {name}({I}, {H})\n{setter}\n"
                         f"with torch.no_grad():\n    {call}\na, b2 = probes.pair(out)",
-                        bind={"W": weights, "b": biases, "x": ctx.tensor(x), "h": ctx.tensor(h),
-                              "c": ctx.tensor(c)}, want=["a", "b2"])
+                        bind={**bind, "x": ctx.tensor(x), "h": ctx.tensor(h), "c": ctx.tensor(c)}, want=["a", "b2"])
     except StudentRaised as exc:
         return Check.failed(check, 0, expected=f"{name}.forward runs on a batch of {N}", observed=_raised(exc))
     observed = (got.get("a"),) if kind != "lstm" else (got.get("a"), got.get("b2"))
     if any(o is None or np.shape(o) != (N, H) for o in observed):
         return Check.failed(check, 0, expected=f"{'(h, c), each' if kind == 'lstm' else 'h of shape'} ({N}, {H})",
                             observed=f"shapes {[None if o is None else np.shape(o) for o in observed]}")
-    best = np.inf
-    for order, assign in _candidates(kind, linears):
-        for relabel in ((False, True) if kind == "gru" else (False,)):
-            ref = _reference(kind, assign, order, weights, biases, x, h, c, relabel)
-            err = max(float(np.max(np.abs(np.asarray(o, np.float64) - r))) for o, r in zip(observed, ref))
-            best = min(best, err)
-            if err < 1e-4:
-                words = ", ".join(f"{g} <- {'+'.join(linears[ch[0]][0] + (f'[{ch[1]}]' if linears[ch[0]][1][0] > H else '') for ch in chs)}"
-                                  for g, chs in assign.items())
-                return Check.ok(check, 0, expected="the seed's equations",
-                                observed=f"matched with {words}" + (" (z relabelled)" if relabel else ""))
+    words, best = _match(kind, readings, x, h, c, observed)
+    if words is not None:
+        return Check.ok(check, 0, expected="the seed's equations", observed=f"matched with {words}")
     hint = {"rnn": "h = tanh(W_h h_prev + W_x x + b)",
             "lstm": "f, i, o = sigmoid(W [h_prev, x] + b); C = f * C_prev + i * tanh(W_c [h_prev, x] + b_c); h = o * tanh(C)",
             "gru": "z, r = sigmoid(W [h_prev, x] + b); h~ = tanh(W [r * h_prev, x]); h = (1 - z) h_prev + z h~"}[kind]
     return Check.failed(check, 0, expected=hint,
-                        observed=("no reading of your Linear layers as the seed's gates reproduces your outputs"
+                        observed=("no reading of your weights as the seed's gates reproduces your outputs"
                                   + (f" (closest: max difference {best:.3g})" if np.isfinite(best) else
-                                     f"; layers {[(n, s) for n, s, _ in linears]} do not fit the gates")),
+                                     f"; layers {[(n, s) for n, s, _ in linears] or others} do not fit the gates")),
                         hint="compare each gate with the equation above: activation, which state is gated, and "
                              "which of h_prev and x each weight multiplies")
 

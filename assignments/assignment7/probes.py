@@ -51,6 +51,20 @@ def set_linears(module, weights, biases):
                 layer.bias.copy_(_tensor(b, dtype=_float32))
 
 
+def set_params(module, arrays):
+    """Loads the grader's arrays into the parameters outside any Linear, in linears() order."""
+    inside = set()
+    for _, sub in module.named_modules():
+        if isinstance(sub, _Linear):
+            inside.add(id(sub.weight))
+            if sub.bias is not None:
+                inside.add(id(sub.bias))
+    params = [p for _, p in module.named_parameters() if id(p) not in inside]
+    with _no_grad():
+        for p, a in zip(params, arrays):
+            p.copy_(_tensor(a, dtype=_float32))
+
+
 def library_layers(module):
     """Class names of nn.RNN/LSTM/GRU (and their cells) found inside `module`."""
     return [type(sub).__name__ for _, sub in module.named_modules() if isinstance(sub, (_RNNBase, _RNNCellBase))]
