@@ -42,6 +42,9 @@ import threading
 import time
 from functools import lru_cache
 
+from grader.privileges import (CAP_DAC_READ_SEARCH, PR_SET_KEEPCAPS, SETUP_FAILED, capset, clear_ambient,
+                               drop_bounding_set, no_new_privs, prctl)
+
 try:  # ctypes over the system's libseccomp.so.2 (PyPI: pyseccomp)
     import pyseccomp as _seccomp
 except Exception:  # pragma: no cover - reported by problems()
@@ -53,10 +56,8 @@ NPROC = 64  # processes + threads per run uid (torch keeps a few threads)
 SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 LOCK_DIR = "/run/rnngrade-uids" if os.path.isdir("/run") else "/tmp/rnngrade-uids"
 
-_libc = ctypes.CDLL(None, use_errno=True)
+_libc = ctypes.CDLL(None, use_errno=True)  # its own handle: syscall's restype is set for Landlock
 _libc.syscall.restype = ctypes.c_long
-_libc.prctl.restype = ctypes.c_int
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 
 class ConfinementError(RuntimeError):
@@ -403,41 +404,6 @@ def plan(*, uid: int, jobdir: str, read_exec: list[str], read: list[str], keep_d
 
 # -- in the forked child, as root, before any student code ---------------------------------
 
-PR_SET_KEEPCAPS, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 8, 24, 38
-PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
-CAP_DAC_READ_SEARCH = 2
-_CAP_V3 = 0x20080522
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
-
-
-def _prctl(option: int, arg: int = 0) -> None:
-    if _libc.prctl(option, arg, 0, 0, 0) != 0:
-        raise ConfinementError(f"prctl({option}): {os.strerror(ctypes.get_errno())}")
-
-
-def _keep_only_dac_read_search() -> None:
-    data = (_CapData * 2)()
-    data[0].effective = data[0].permitted = 1 << CAP_DAC_READ_SEARCH
-    if _libc.capset(ctypes.byref(_CapHeader(_CAP_V3, 0)), data) != 0:
-        raise ConfinementError(f"capset: {os.strerror(ctypes.get_errno())}")
-
-
-def _last_cap() -> int:
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as fh:
-            return int(fh.read())
-    except (OSError, ValueError):
-        return 40
-
-
 def apply_limits(limits: dict) -> None:
     vm_now = _vm_size()
     if limits.get("memory"):
@@ -476,7 +442,7 @@ def enter(job: dict) -> None:
         try:
             os.write(2, f"rnngrade: confinement failed: {exc}\n".encode())
         finally:
-            os._exit(97)
+            os._exit(SETUP_FAILED)
 
 
 def _enter(job: dict) -> None:
@@ -499,21 +465,19 @@ def _enter(job: dict) -> None:
 
     tempfile.tempdir = None
     if os.geteuid() == 0:
-        for cap in range(_last_cap() + 1):
-            if not (keep and cap == CAP_DAC_READ_SEARCH):
-                _prctl(PR_CAPBSET_DROP, cap)
+        drop_bounding_set(keep=(CAP_DAC_READ_SEARCH,) if keep else ())
         if keep:
-            _prctl(PR_SET_KEEPCAPS, 1)
+            prctl(PR_SET_KEEPCAPS, 1)
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
         if keep:
-            _keep_only_dac_read_search()
-            _prctl(PR_SET_KEEPCAPS, 0)
-        _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+            capset(1 << CAP_DAC_READ_SEARCH)
+            prctl(PR_SET_KEEPCAPS, 0)
+        clear_ambient()
     if 0 in os.getresuid() or 0 in os.getresgid() or os.getuid() != uid:
         raise ConfinementError("could not leave root")
-    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    no_new_privs()
     if confine.get("landlock"):
         landlock_restrict([(str(p), int(r)) for p, r in confine["rules"]])
     seccomp_load()

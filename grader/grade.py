@@ -157,11 +157,8 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
                                        ta_points=ta.get(item.id))
             fn = pack.checks.get(item.id)
             if fn is not None:  # evidence shown beside a manual item: checks worth no points
-                evidence, reason = _run_check(fn, ctx)
-                evidence = [replace(c, points=0.0, max_points=0.0) for c in evidence if isinstance(c, Check)]
-                if reason:
-                    evidence.append(Check.failed("evidence", 0, hint=reason))
-                manual = replace(manual, checks=tuple(evidence), level_cap=ctx.level_caps.get(item.id))
+                manual = replace(manual, checks=_evidence(fn, ctx, "evidence"),
+                                 level_cap=ctx.level_caps.get(item.id))
                 if item.id in ctx.answers:
                     manual = replace(manual, answer=ctx.answers[item.id][:5000], reason=None)
             items.append(manual)
@@ -178,12 +175,7 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
         items.append(score.score_item(item, checks, reason=reason,
                                       provisional=item.id in ctx.provisional_items))
     ctx.item_id = None
-    report_checks: list[Check] = []
-    if REPORT_CHECKS in pack.checks:
-        report_checks, reason = _run_check(pack.checks[REPORT_CHECKS], ctx)
-        report_checks = [replace(c, points=0.0, max_points=0.0) for c in report_checks if isinstance(c, Check)]
-        if reason:
-            report_checks.append(Check.failed("report", 0, hint=reason))
+    report_checks = _evidence(pack.checks[REPORT_CHECKS], ctx, "report") if REPORT_CHECKS in pack.checks else ()
     runtime = {}
     for run in ctx.runs:
         runtime.setdefault(run.unit.name, []).extend(run.banned_calls)
@@ -200,7 +192,17 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
                             notes=tuple(notes), error=_submission_error(units, missing),
                             seconds=time.perf_counter() - started,
                             student_seconds=sum(r.seconds for r in unit_runs), mode=mode,
-                            submitters=tuple(submission.submitters), report_checks=tuple(report_checks))
+                            submitters=tuple(submission.submitters), report_checks=report_checks)
+
+
+def _evidence(fn: Callable, ctx: Ctx, name: str) -> tuple[Check, ...]:
+    """A check function whose checks are evidence for a TA, worth no points (a manual item's,
+    the report as a whole); why it could not finish is one more failed check."""
+    checks, reason = _run_check(fn, ctx)
+    evidence = [replace(c, points=0.0, max_points=0.0) for c in checks if isinstance(c, Check)]
+    if reason:
+        evidence.append(Check.failed(name, 0, hint=reason))
+    return tuple(evidence)
 
 
 SUPPORT_MAX_BYTES = 5 << 20
@@ -265,36 +267,44 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
                         manual_scores=ta_scores, similarity=[])
     if not submissions:
         return batch
-    order = {s.student: i for i, s in enumerate(submissions)}
+    manual_scores = manual_mod.as_points(ta_scores)
     if cluster:  # a Dask scheduler grades them; its workers check their own install and data
         from grader.cluster import grade_on_cluster
 
         results, failures = grade_on_cluster(cluster, pack, submissions, seed=seed, mode=mode,
                                              data_dir=data_dir, timeout=timeout, public_only=public_only,
-                                             manual_scores=manual_mod.as_points(ta_scores), progress=progress)
-        batch.results = sorted(results, key=lambda r: order.get(r.student, 0))
-        batch.failures += failures
-        batch.similarity = _similarity(pack, submissions)
-        return batch
-    # grader-side problems (a missing library or data set) are checked before anyone runs:
-    # every submission is "could not be graded", never a partial score blamed on the student
-    problems = requirement_problems(pack.spec, data_dir)
-    if problems:
-        batch.failures += [(sub.origin or sub.student,
-                            f"{sub.student}: could not be graded: " + "; ".join(problems))
-                           for sub in submissions]
-        return batch
+                                             manual_scores=manual_scores, progress=progress)
+        batch.results, batch.failures = results, batch.failures + failures
+    else:
+        # grader-side problems (a missing library or data set) are checked before anyone runs:
+        # every submission is "could not be graded", never a partial score blamed on the student
+        problems = requirement_problems(pack.spec, data_dir)
+        if problems:
+            batch.failures += [(sub.origin or sub.student,
+                                f"{sub.student}: could not be graded: " + "; ".join(problems))
+                               for sub in submissions]
+            return batch
+        _grade_locally(pack, submissions, batch, jobs=jobs, pool=pool, progress=progress,
+                       grade=dict(seed=seed, mode=mode, data_dir=data_dir, timeout=timeout, memo=Memo(),
+                                  manual_scores=manual_scores, public_only=public_only))
+    order = {s.student: i for i, s in enumerate(submissions)}
+    batch.results.sort(key=lambda r: order.get(r.student, 0))
+    batch.similarity = _similarity(pack, submissions)
+    return batch
+
+
+def _grade_locally(pack: Pack, submissions: list[Submission], batch: BatchResult, *, jobs: int,
+                   pool: WorkerPool | None, progress: Callable | None, grade: dict) -> None:
+    """Each submission on a warm worker of the pool (`jobs` at a time); results and failures
+    go into `batch` as they finish. `grade`: grade_submission's keyword arguments."""
     own_pool = pool is None
     pool = pool or WorkerPool(imports=pack.spec.warm, size=max(1, jobs))
-    memo, manual_scores = Memo(), manual_mod.as_points(ta_scores)
     done = 0
 
     def one(sub: Submission) -> SubmissionResult:
         worker = pool.acquire()
         try:
-            return grade_submission(pack, sub, worker=worker, seed=seed, mode=mode, data_dir=data_dir,
-                                    timeout=timeout, memo=memo, manual_scores=manual_scores,
-                                    public_only=public_only)
+            return grade_submission(pack, sub, worker=worker, **grade)
         finally:
             pool.release(worker)
 
@@ -320,9 +330,6 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
     finally:
         if own_pool:
             pool.close()
-    batch.results.sort(key=lambda r: order.get(r.student, 0))
-    batch.similarity = _similarity(pack, submissions)
-    return batch
 
 
 def _similarity(pack: Pack, submissions: list[Submission]) -> list:

@@ -34,6 +34,10 @@ import resource
 import signal
 import stat
 
+from grader.privileges import (PR_SET_DUMPABLE, PR_SET_PDEATHSIG, capset, clear_ambient, close_fds_except,
+                               drop_bounding_set, no_new_privs, non_dumpable, prctl)
+from grader.privileges import libc as _libc  # mount, unshare, setns
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -55,17 +59,8 @@ MS_PRIVATE = 1 << 18
 MS_RELATIME = 1 << 21
 MS_STRICTATIME = 1 << 24
 
-PR_SET_PDEATHSIG = 1
-PR_SET_DUMPABLE = 4
-PR_CAPBSET_DROP = 24
-PR_SET_NO_NEW_PRIVS = 38
-PR_CAP_AMBIENT = 47
-PR_CAP_AMBIENT_CLEAR_ALL = 4
-
 TMP_BYTES = 128 << 20  # default size of the run's /tmp and of its /dev/shm
 PROC_FILES = ("cpuinfo", "meminfo", "stat", "uptime", "loadavg", "version", "filesystems")
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class IsolationError(OSError):
@@ -82,16 +77,6 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     _check(_libc.mount(source.encode() if source else None, target.encode(),
                        fstype.encode() if fstype else None, ctypes.c_ulong(flags),
                        data.encode() if data else None), f"mount {target}")
-
-
-def _prctl(option: int, arg: int = 0) -> int:
-    return _libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
-
-
-def non_dumpable() -> None:
-    """No ptrace, /proc/<pid>/mem or pidfd_getfd on this process (and what it forks) by
-    anything without CAP_SYS_PTRACE over its user namespace."""
-    _prctl(PR_SET_DUMPABLE, 0)
 
 
 def _write(path: str, text: str) -> None:
@@ -120,32 +105,6 @@ def _read_only(path: str) -> None:
 
 def _tmpfs(target: str, size: int, mode: str = "1777") -> None:
     _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(size)},mode={mode}")
-
-
-def _drop_capabilities() -> None:
-    for cap in range(64):
-        if _prctl(PR_CAPBSET_DROP, cap) != 0 and ctypes.get_errno() == errno.EINVAL:
-            break
-    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
-
-    class Header(ctypes.Structure):
-        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-    class Data(ctypes.Structure):
-        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                    ("inheritable", ctypes.c_uint32)]
-
-    header, data = Header(0x20080522, 0), (Data * 2)()
-    _check(_libc.capset(ctypes.byref(header), ctypes.byref(data)), "dropping capabilities")
-    _check(_prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
-
-
-def _close_fds(keep: set[int]) -> None:
-    low = 0
-    for fd in sorted(keep) + [1 << 16]:
-        if fd > low:
-            os.closerange(low, fd)
-        low = fd + 1
 
 
 def _keeper(worker_pid: int) -> None:
@@ -188,7 +147,7 @@ def worker_namespaces() -> None:
     a keeper and never returns."""
     global _PIDNS_FD
     uid, gid = os.getuid(), os.getgid()
-    _prctl(PR_SET_DUMPABLE, 1)  # /proc/self/uid_map belongs to us only while dumpable
+    prctl(PR_SET_DUMPABLE, 1)  # /proc/self/uid_map belongs to us only while dumpable
     _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWPID), "unshare (worker)")
     _map_own_ids(uid, gid)
     non_dumpable()  # the keeper as well as the worker
@@ -198,7 +157,7 @@ def worker_namespaces() -> None:
             _keeper(pid)
         finally:
             os._exit(1)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     _PIDNS_FD = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
 
 
@@ -221,11 +180,11 @@ def enter(job: dict, keep_fds: tuple[int, ...] = ()) -> None:
     """In the run forked by fork_run, before any student code."""
     jobdir = job["jobdir"]
     tmp_bytes = int(job.get("limits", {}).get("tmp") or TMP_BYTES)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the run dies with its worker
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the run dies with its worker
     if os.getpid() != 1:
         raise IsolationError(errno.EINVAL, "per-run isolation: the run is not alone in its PID namespace")
     uid, gid = os.getuid(), os.getgid()
-    _prctl(PR_SET_DUMPABLE, 1)  # /proc/self/uid_map belongs to us only while dumpable
+    prctl(PR_SET_DUMPABLE, 1)  # /proc/self/uid_map belongs to us only while dumpable
     _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS), "unshare")
     _map_own_ids(uid, gid)
     non_dumpable()
@@ -268,6 +227,10 @@ def enter(job: dict, keep_fds: tuple[int, ...] = ()) -> None:
         _tmpfs("/dev/shm", tmp_bytes)
     for path in ("/", "/dev", "/jobs", "/proc"):
         _read_only(path)
-    _drop_capabilities()
+    # root of its own user namespace until now: no capability, and nothing can bring one back
+    drop_bounding_set()
+    clear_ambient()
+    capset(0)
+    no_new_privs()
     non_dumpable()
-    _close_fds(set(keep_fds) | {0, 1, 2})
+    close_fds_except(set(keep_fds) | {0, 1, 2})

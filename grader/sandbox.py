@@ -36,6 +36,7 @@ from typing import Any
 
 from grader import confine, protocol
 from grader.outcomes import StudentError
+from grader.privileges import SETUP_FAILED
 
 NOBODY = 65534
 STDOUT_KEEP = 16_000  # characters kept from each end of a student's output
@@ -252,7 +253,7 @@ class Worker:
 
     def _self_check(self) -> None:
         """One trusted run before any student's: if the fallback cannot confine a child here,
-        that is the grader's problem, said once, never "exit code 97" on every student."""
+        that is the grader's problem, said once, never "the sandbox could not be set up" on every student."""
         from grader.context import Run
         from grader.load import SourceUnit
 
@@ -539,9 +540,6 @@ class Session:
             return None
         data = read_file_in(self.jobdir, ("figs", name), FIGURE_MAX_BYTES)
         return data if data is not None and data.startswith(b"\x89PNG\r\n\x1a\n") else None
-
-
-SETUP_FAILED = 70  # grader.zygote.SETUP_FAILED (not imported: zygote is the child's side)
 
 
 def _describe_exit(info: dict) -> tuple[str, str]:

@@ -12,6 +12,7 @@ import socket
 import sys
 
 from grader import isolate
+from grader.privileges import SETUP_FAILED, close_fds_except, non_dumpable
 
 CONTROL_MAX = 1 << 16
 
@@ -46,9 +47,6 @@ def _send(ctrl: socket.socket, message: dict) -> None:
     ctrl.send(json.dumps(message).encode())
 
 
-SETUP_FAILED = 70  # exit status of a child whose confinement could not be set up (grader side)
-
-
 def _run_child(sock: socket.socket, job: dict) -> None:
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -62,9 +60,7 @@ def _run_child(sock: socket.socket, job: dict) -> None:
             finally:
                 os._exit(SETUP_FAILED)
     else:  # the fallback levels: at least hold no descriptor of the worker's
-        keep = sock.fileno()
-        os.closerange(3, keep)
-        os.closerange(keep + 1, 1 << 16)
+        close_fds_except({0, 1, 2, sock.fileno()})
     from grader import child, confine
 
     confine.enter(job)  # rlimits; in the fallback also its own uid, Landlock, seccomp
@@ -72,52 +68,23 @@ def _run_child(sock: socket.socket, job: dict) -> None:
     child.main(sock, job)
 
 
-LIVE: set[int] = set()  # children the grader is still talking to
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return int(fh.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _sweep(pid: int, whole_namespace: bool) -> None:
-    """Kill the child's process group and, inside our own PID namespace, every process
-    that does not descend from a child still in use, so nothing a student left behind
-    (a daemon, a double fork) outlives its run or sees the next one."""
-    LIVE.discard(pid)
+def _sweep(pid: int) -> None:
+    """Kill the run. At the bubblewrap level it is PID 1 of its own PID namespace, so every
+    process it left behind dies with it; in the fallback the grader also kills every process
+    of the run's uid (grader.confine.sweep)."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
         pass
-    if not whole_namespace:
-        return
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in (me, 1):
-            continue
-        ancestor, hops = int(entry), 0
-        while ancestor not in (None, 0, 1, me) and ancestor not in LIVE and hops < 64:
-            ancestor, hops = _parent_of(ancestor), hops + 1
-        if ancestor in LIVE:
-            continue
-        try:
-            os.kill(int(entry), signal.SIGKILL)
-        except OSError:
-            pass
 
 
-def _reap(pid: int, kill: bool, whole_namespace: bool) -> dict:
+def _reap(pid: int, kill: bool) -> dict:
     if kill:
-        _sweep(pid, whole_namespace)
+        _sweep(pid)
     try:
         _, status, usage = os.wait4(pid, 0)
     except ChildProcessError:
         return {"exit": None, "signal": None}
-    if whole_namespace:
-        _sweep(pid, True)
     return {"exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "maxrss_kb": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime}
@@ -134,7 +101,7 @@ def _reap_finished() -> None:
             return
 
 
-def serve(ctrl: socket.socket, whole_namespace: bool) -> None:
+def serve(ctrl: socket.socket) -> None:
     while True:
         _reap_finished()
         try:
@@ -165,13 +132,12 @@ def serve(ctrl: socket.socket, whole_namespace: bool) -> None:
                 finally:
                     os._exit(0)
             child_sock.close()
-            LIVE.add(pid)
             _send(ctrl, {"pid": pid})
         elif request["op"] == "reap":
-            _send(ctrl, _reap(int(request["pid"]), bool(request.get("kill")), whole_namespace))
+            _send(ctrl, _reap(int(request["pid"]), bool(request.get("kill"))))
         elif request["op"] == "discard":
             # the grader is done with this child and needs no status: kill, reap later
-            _sweep(int(request["pid"]), whole_namespace)
+            _sweep(int(request["pid"]))
         elif request["op"] == "ping":
             _send(ctrl, {"pong": request.get("nonce")})
         elif request["op"] == "exit":
@@ -181,20 +147,17 @@ def serve(ctrl: socket.socket, whole_namespace: bool) -> None:
 def main() -> None:
     ctrl = socket.socket(fileno=int(sys.argv[1]))
     imports = [m for m in sys.argv[2].split(",") if m]
-    whole_namespace = sys.argv[3] == "1" if len(sys.argv) > 3 else False
-    if whole_namespace:  # bubblewrap: runs get PID namespaces of their own, forked from ours
+    in_bubblewrap = len(sys.argv) > 3 and sys.argv[3] == "1"
+    if in_bubblewrap:  # runs get PID namespaces of their own, forked from the worker's
         try:
             isolate.worker_namespaces()
         except OSError as exc:
             _send(ctrl, {"ready": False, "error": str(exc)})
             return
-        # every run's processes die with the run (PID 1 of its namespace), and bubblewrap's
-        # /proc no longer numbers processes as we do: no /proc sweep
-        whole_namespace = False
-    isolate.non_dumpable()  # nothing the worker forks can ptrace it, read its memory or take its fds
+    non_dumpable()  # nothing the worker forks can ptrace it, read its memory or take its fds
     done = _warm(imports)
     _send(ctrl, {"ready": True, "imports": done, "uid": os.getuid(), "pid": os.getpid()})
-    serve(ctrl, whole_namespace)
+    serve(ctrl)
 
 
 if __name__ == "__main__":
