@@ -28,7 +28,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from grader.checks import Check, SandboxLost, StudentRaised, fmt, item
+from grader.checks import (StudentRaised, Verdict, close, exception_text, failed, fmt, item, not_checked,
+                           passed)
 
 PRELUDE = "probes.install()"
 ROLES = ("W", "U", "b", "W_out", "b_out")
@@ -232,7 +233,6 @@ class Observation:
     error: str | None = None
     model: Model | None = None
     fits: dict[int, Fit] = field(default_factory=dict)   # step position -> fit
-    lr: float | None = None
 
 
 def _leaf(raw) -> Leaf | None:
@@ -269,18 +269,17 @@ def _parse(raw) -> Observation:
 
 
 def _observe(ctx) -> Observation:
-    if "obs" in ctx.local:
-        return ctx.local["obs"]
-    if "lost" in ctx.local:  # every item that needs the run says why it is gone (the envelope words it)
-        raise ctx.local["lost"]
+    """The recorded run, observed once per submission for every item (a lost run is re-raised
+    to each item, and the engine words it)."""
+    return ctx.once("observation", lambda: _record(ctx))
+
+
+def _record(ctx) -> Observation:
     run = ctx.run("main", prelude=PRELUDE)
     try:
         out = run.probe("rec = probes.finish()\nfacts = probes.globals_facts(child.ns)", want=["rec", "facts"])
-    except SandboxLost as exc:
-        ctx.local["lost"] = exc
-        raise
     except StudentRaised as exc:
-        obs = Observation(error=f"the run could not be read back ({type(exc).__name__})")
+        obs = Observation(error=f"the run could not be read back ({exception_text(exc)})")
     else:
         obs = _parse(out.get("rec"))
         facts = out.get("facts") if isinstance(out.get("facts"), dict) else {}
@@ -289,7 +288,6 @@ def _observe(ctx) -> Observation:
         obs.vocabs = [v for v in facts.get("vocabs") or [] if isinstance(v, dict)]
     with np.errstate(all="ignore"):  # made-up or diverged values overflow: they just do not match
         _explain_all(obs)
-    ctx.local["obs"] = obs
     return obs
 
 
@@ -350,12 +348,15 @@ def _batches(vocab: dict) -> list[list]:
     return [[one[0]], [one[1]], one, [(i, y, 0.5) for i, y, _ in one]]
 
 
-def _close(recorded: np.ndarray, expected: np.ndarray, magnitude: float = 0.0) -> bool:
+def _grad_close(recorded: np.ndarray, expected: np.ndarray, magnitude: float = 0.0) -> bool:
+    """A recorded gradient is the grader's: finite, and within 2e-4 of the largest magnitude
+    involved (one absolute tolerance for the whole tensor: float32 backpropagation through
+    time loses relative precision on the small entries)."""
     recorded, expected = recorded.reshape(-1), expected.reshape(-1)
-    if recorded.size != expected.size or not np.all(np.isfinite(recorded)):
+    if not np.all(np.isfinite(recorded)):
         return False
     scale = max(float(np.abs(expected).max(initial=0.0)), float(np.abs(recorded).max(initial=0.0)), magnitude)
-    return bool(np.all(np.abs(recorded - expected) <= 1e-6 + 2e-4 * scale))
+    return close(recorded, expected, rtol=0.0, atol=1e-6 + 2e-4 * scale)
 
 
 def _grads_match(model: Model, leaves: list[Leaf], roles: dict, P: dict, batch: list, n: int) -> tuple[bool, bool]:
@@ -366,7 +367,7 @@ def _grads_match(model: Model, leaves: list[Leaf], roles: dict, P: dict, batch: 
     fresh = True
     for leaf, g in targets:
         rec = leaf.effective_grad
-        if rec is None or not _close(rec, g):
+        if rec is None or not _grad_close(rec, g):
             fresh = False
             break
     if fresh:
@@ -378,7 +379,7 @@ def _grads_match(model: Model, leaves: list[Leaf], roles: dict, P: dict, batch: 
             return False, False
         if old is None:
             old = np.zeros_like(rec)
-        if not _close(rec - old, g, float(np.abs(rec).max(initial=0.0))):
+        if not _grad_close(rec - old, g, float(np.abs(rec).max(initial=0.0))):
             return False, False
         stale = stale or bool(np.any(old))
     return stale, stale
@@ -452,30 +453,27 @@ def _unexplained(obs: Observation) -> str:
 # -- 1. init-weights ---------------------------------------------------------------------
 
 
-@item("init-weights")
+@item("init-weights", checks={
+    "shapes": ("the five parameters exist with the right shapes", 2),
+    "leaves": ("floating-point leaf tensors with requires_grad=True", 2),
+    "values": ("finite, and W, U, W_out not all zero", 1),
+})
 def init_weights(ctx):
     obs = _observe(ctx)
-    name_shapes = "the five parameters exist with the right shapes"
     if obs.model is None:
-        why = _unexplained(obs)
-        yield Check.failed(name_shapes, 2, expected="W (n, n); U (n, m); b (n, 1); W_out (2, n); b_out (2, 1)",
-                           observed=f"the parameters could not be identified: {why}",
-                           hint="make the training loop reach loss.backward() with the five parameters in the "
-                                "forward pass")
-        yield Check.failed("floating-point leaf tensors with requires_grad=True", 2, expected="leaf tensors",
-                           observed="not identified")
-        yield Check.failed("finite, and W, U, W_out not all zero", 1, expected="random finite values",
-                           observed="not identified")
+        yield failed("shapes", expected="W (n, n); U (n, m); b (n, 1); W_out (2, n); b_out (2, 1)",
+                     observed=f"the parameters could not be identified: {_unexplained(obs)}",
+                     hint="make the training loop reach loss.backward() with the five parameters in the forward pass")
+        yield not_checked("the parameters could not be identified (see the first check)")
         return
     fit, step = obs.fits[0], obs.steps[0]
     leaves = {role: step.leaves[i] for role, i in fit.roles.items() if i is not None}
     unused = [r for r in ROLES if r not in leaves]
     n = leaves["W_out"].value.shape[1]
-    expected = f"W ({n}, {n}); U ({n}, m); b ({n}, 1); W_out (2, {n}); b_out (2, 1)"
     seen = "; ".join(f"{r} {tuple(leaves[r].value.shape)}" for r in ALL_ROLES if r in leaves)
     note = f" ({', '.join(unused)} not used by the forward pass: see forward)" if unused else ""
-    yield Check.ok(name_shapes, 2, expected=expected,
-                   observed=f"{seen} at the first loss.backward(), identified by the gradients they receive{note}")
+    yield passed("shapes", expected=f"W ({n}, {n}); U ({n}, m); b ({n}, 1); W_out (2, {n}); b_out (2, 1)",
+                 observed=f"{seen} at the first loss.backward(), identified by the gradients they receive{note}")
     problems, hints = [], []
     for role, leaf in leaves.items():
         if leaf.scale is not None:
@@ -486,12 +484,11 @@ def init_weights(ctx):
         if not leaf.floating:
             problems.append(f"{role} has dtype {leaf.dtype}")
             hints.append("parameters must be floating point (torch.randn gives float32)")
-    name = "floating-point leaf tensors with requires_grad=True"
     if problems:
-        yield Check.failed(name, 2, expected="every parameter a float leaf tensor requiring grad",
-                           observed="; ".join(problems), hint=" ".join(dict.fromkeys(hints)))
+        yield failed("leaves", expected="every parameter a float leaf tensor requiring grad",
+                     observed="; ".join(problems), hint=" ".join(dict.fromkeys(hints)))
     else:
-        yield Check.ok(name, 2, expected="float leaf tensors requiring grad", observed="all of them")
+        yield passed("leaves", expected="float leaf tensors requiring grad", observed="all of them")
     problems, hint = [], None
     for role, leaf in leaves.items():
         values = leaf.effective
@@ -501,11 +498,10 @@ def init_weights(ctx):
             problems.append(f"{role} is all zeros")
             hint = ("all-zero weights make every hidden unit identical and keep the gradients of W and U at "
                     "zero (nothing flows back through W_out = 0): initialise weights randomly, e.g. torch.randn")
-    name = "finite, and W, U, W_out not all zero"
     if problems:
-        yield Check.failed(name, 1, expected="random finite values", observed="; ".join(problems), hint=hint)
+        yield failed("values", expected="random finite values", observed="; ".join(problems), hint=hint)
     else:
-        yield Check.ok(name, 1, expected="random finite values", observed="finite, non-zero")
+        yield passed("values", expected="random finite values", observed="finite, non-zero")
 
 
 # -- 2. forward ---------------------------------------------------------------------------------
@@ -517,16 +513,19 @@ def _steps_text(obs: Observation) -> str:
     return f"{len(obs.fits)} of your {obs.count} training steps (the first ones and the last)"
 
 
-@item("forward")
+STATE = "s_t = tanh(W s_prev + U x_t + b)"
+LOGITS = "logits = W_out s_T + b_out"
+
+
+@item("forward", checks={"state": (STATE, 3), "logits": (LOGITS, 2)})
 def forward(ctx):
     obs = _observe(ctx)
-    state_name, logits_name = "s_t = tanh(W s_prev + U x_t + b)", "logits = W_out s_T + b_out"
     if obs.model is None:
         why = _unexplained(obs)
-        yield Check.failed(state_name, 3, expected="the gradients of your training steps reproduced by this RNN",
-                           observed=why, hint="fill in the TODOs: s_t = torch.tanh(W @ s_prev + U @ x_t + b) and "
-                                              "logits = W_out @ s_t + b_out")
-        yield Check.failed(logits_name, 2, expected="the output layer W_out s_T + b_out", observed=why)
+        yield failed("state", expected="the gradients of your training steps reproduced by this RNN", observed=why,
+                     hint="fill in the TODOs: s_t = torch.tanh(W @ s_prev + U @ x_t + b) and "
+                          "logits = W_out @ s_t + b_out")
+        yield not_checked("no forward pass was reproduced (see the hidden state check)")
         return
     model = obs.model
     state, logits = _formulas(model)
@@ -534,15 +533,13 @@ def forward(ctx):
            "those of ")
     drawn = _preactivation_range(obs) + _ambiguity(obs)
     if model.state_fault is None:
-        yield Check.ok(state_name, 3, expected="s_t = tanh(W s_prev + U x_t + b)", observed=how + state + drawn)
+        yield passed("state", expected=STATE, observed=how + state + drawn)
     else:
-        yield Check.failed(state_name, 3, expected="s_t = tanh(W s_prev + U x_t + b)", observed=how + state + drawn,
-                           hint=f"likely mistake: {model.state_fault}")
+        yield failed("state", expected=STATE, observed=how + state + drawn, hint=f"likely mistake: {model.state_fault}")
     if model.logits_fault is None:
-        yield Check.ok(logits_name, 2, expected="logits = W_out s_T + b_out", observed=how + logits)
+        yield passed("logits", expected=LOGITS, observed=how + logits)
     else:
-        yield Check.failed(logits_name, 2, expected="logits = W_out s_T + b_out", observed=how + logits,
-                           hint=f"likely mistake: {model.logits_fault}")
+        yield failed("logits", expected=LOGITS, observed=how + logits, hint=f"likely mistake: {model.logits_fault}")
 
 
 def _ambiguity(obs: Observation) -> str:
@@ -600,31 +597,54 @@ def _preactivation_range(obs: Observation) -> str:
 # -- 3. manual-sgd ----------------------------------------------------------------------------
 
 
-@item("manual-sgd")
-def manual_sgd(ctx):
-    obs = _observe(ctx)
-    rule, reset = "each parameter becomes p - learning_rate * p.grad", "gradients reset between steps"
+@dataclass(frozen=True)
+class Sgd:
+    """The update steps the grader verified, judged once for manual-sgd and predictions."""
+    pairs: list[int]              # consecutive reproduced steps (backward, update, backward)
+    moving: list[int]             # those whose update changed a parameter
+    lr: float | None = None       # the learning rate every observed update follows (None: no rule holds)
+    rule: Verdict | None = None   # manual-sgd's verdict on the update rule
+
+
+def _sgd(ctx, obs: Observation) -> Sgd:
+    return ctx.once("sgd", lambda: _judge_sgd(obs, ctx.tol("manual-sgd")))
+
+
+def _judge_sgd(obs: Observation, tol: dict) -> Sgd:
     if obs.model is None:
-        why = _unexplained(obs)
-        yield Check.failed(rule, 3, expected="training steps: backward() then an update", observed=why,
-                           hint="the training loop must reach loss.backward() and the update")
-        yield Check.failed(reset, 2, expected="grads zeroed after each update", observed="no verified step")
-        return
+        return Sgd([], [])
     pairs = [pos for pos in range(len(obs.steps) - 1)
              if pos in obs.fits and pos + 1 in obs.fits and obs.steps[pos + 1].index == obs.steps[pos].index + 1]
     if not pairs:
-        yield Check.failed(rule, 3, expected="two consecutive training steps (backward, update, backward)",
-                           observed="no update was completed and followed by another loss.backward()"
-                           if obs.count < 2 else "the later steps could not be reproduced: " + _unexplained(obs),
-                           hint="each p.grad must exist when it is used: see the other items' messages")
-        yield Check.failed(reset, 2, expected="a second step after an update",
-                           observed="fewer than two completed training steps")
-        return
+        return Sgd([], [])
     # a pair with no change is gradient accumulation over a batch (backward per sentence, one
     # update per batch): its .grad legitimately holds the earlier backward()'s gradient too
     moving = [pos for pos in pairs if _moved(obs, pos)]
-    yield _update_check(obs, moving or pairs, ctx.tol())
-    yield _reset_check(obs, moving)
+    lr, rule = _update_rule(obs, moving or pairs, tol)
+    return Sgd(pairs, moving, lr, rule)
+
+
+@item("manual-sgd", checks={
+    "rule": ("each parameter becomes p - learning_rate * p.grad", 3),
+    "reset": ("gradients reset between steps", 2),
+})
+def manual_sgd(ctx):
+    obs = _observe(ctx)
+    if obs.model is None:
+        yield failed("rule", expected="training steps: backward() then an update", observed=_unexplained(obs),
+                     hint="the training loop must reach loss.backward() and the update")
+        yield not_checked("no training step could be verified (see the update rule)")
+        return
+    sgd = _sgd(ctx, obs)
+    if not sgd.pairs:
+        yield failed("rule", expected="two consecutive training steps (backward, update, backward)",
+                     observed="no update was completed and followed by another loss.backward()"
+                     if obs.count < 2 else "the later steps could not be reproduced: " + _unexplained(obs),
+                     hint="each p.grad must exist when it is used: see the other items' messages")
+        yield not_checked("fewer than two completed training steps")
+        return
+    yield sgd.rule
+    yield _reset_verdict(obs, sgd.moving)
 
 
 def _moved(obs: Observation, pos: int) -> bool:
@@ -664,23 +684,24 @@ def _infer_lr(rows) -> float | None:
 
 
 def _rule_holds(rows, lr: float, tol: dict) -> list[str]:
+    """The roles whose update is not p - lr * grad (in float32, as torch computes it)."""
     bad = []
     for role, before, after, grad in rows:
         expected = before.astype(F32) - F32(lr) * grad.astype(F32)
-        if not np.allclose(after, expected, **tol) and role not in bad:
+        if not close(after, expected, **tol) and role not in bad:
             bad.append(role)
     return bad
 
 
-def _update_check(obs: Observation, pairs: list[int], tol: dict) -> Check:
-    name = "each parameter becomes p - learning_rate * p.grad"
+def _update_rule(obs: Observation, pairs: list[int], tol: dict) -> tuple[float | None, Verdict]:
+    """(the learning rate when every observed update follows p - lr * grad, the verdict)."""
     rows = list(_update_pairs(obs, pairs))
     declared = obs.numbers.get("learning_rate", obs.numbers.get("lr"))
     declared = float(declared) if isinstance(declared, (int, float)) and declared > 0 else None
     moved = {role for role, before, after, _ in rows if not np.array_equal(before, after)}
     needs = {role for role, _, _, grad in rows if np.any(grad)}
     if not moved:
-        return Check.failed(name, 3, expected="the parameters change after each backward()",
+        return None, failed("rule", expected="the parameters change after each backward()",
                             observed="no parameter ever changed between two loss.backward() calls"
                                      + (" although their gradients were not zero" if needs else ""),
                             hint="inside `with torch.no_grad():` write `W -= learning_rate * W.grad` for each parameter"
@@ -692,10 +713,9 @@ def _update_check(obs: Observation, pairs: list[int], tol: dict) -> Check:
         lr = inferred
     expected = f"p_new = p - {declared if declared is not None else 'learning_rate'} * p.grad for every parameter"
     if lr is not None:
-        obs.lr = lr
-        return Check.ok(name, 3, expected=expected,
-                        observed=f"{len(rows)} observed parameter updates on {len(pairs)} consecutive steps all follow "
-                                 f"the rule (learning rate {lr:g}), each with a gradient the grader reproduced")
+        return lr, passed("rule", expected=expected,
+                          observed=f"{len(rows)} observed parameter updates on {len(pairs)} consecutive steps all "
+                                   f"follow the rule (learning rate {lr:g}), each with a gradient the grader reproduced")
     never = sorted(needs - moved, key=ALL_ROLES.index)
     hint = None
     if never:
@@ -704,40 +724,36 @@ def _update_check(obs: Observation, pairs: list[int], tol: dict) -> Check:
         hint = "the sign is flipped: p + lr * grad climbs the loss (gradient ascent); subtract the gradient"
     elif inferred is not None and declared is not None and not _rule_holds(rows, inferred, tol):
         hint = f"the update used a step of {inferred:.4g} instead of learning_rate = {declared:g}"
-    bad = _rule_holds(rows, declared if declared is not None else (inferred or 0.0), tol)
-    role = bad[0] if bad else None
+    step = declared if declared is not None else (inferred or 0.0)
+    bad = _rule_holds(rows, step, tol)
     detail = ""
     for r, before, after, grad in rows:
-        if r == role:
-            step = declared if declared is not None else (inferred or 0.0)
+        if bad and r == bad[0]:
             detail = (f"{r}: after an update it is {fmt(after)}, expected {fmt(before - F32(step) * grad)} "
                       f"(= before - {step:g} * grad)")
             break
     observed = f"{', '.join(never)} never updated although it has a gradient" if never else detail
-    return Check.failed(name, 3, expected=expected, observed=observed or "the updates do not follow the rule",
-                        hint=hint)
+    return None, failed("rule", expected=expected, observed=observed or "the updates do not follow the rule", hint=hint)
 
 
-def _reset_check(obs: Observation, pairs: list[int]) -> Check:
-    name = "gradients reset between steps"
+def _reset_verdict(obs: Observation, pairs: list[int]) -> Verdict:
     if not pairs:
-        return Check.failed(name, 2, expected="a second step after an update",
-                            observed="no update was followed by another loss.backward()")
+        return not_checked("no update was followed by another loss.backward()", "reset")
     stale = [pos + 1 for pos in pairs if obs.fits[pos + 1].accumulated]
     if stale:
-        return Check.failed(name, 2, expected="a fresh gradient at each loss.backward()",
-                            observed=f"at step {obs.steps[stale[0]].index + 1}, .grad held that step's gradient PLUS the "
-                                     "previous step's (the grader reproduced both)",
-                            hint="gradients never zeroed: backward() adds to .grad, so each step used the sum of "
-                                 "all previous gradients; call p.grad.zero_() after each update")
-    return Check.ok(name, 2, expected="a fresh gradient at each loss.backward()",
-                    observed=f"fresh at all {len(pairs)} observed later steps")
+        return failed("reset", expected="a fresh gradient at each loss.backward()",
+                      observed=f"at step {obs.steps[stale[0]].index + 1}, .grad held that step's gradient PLUS the "
+                               "previous step's (the grader reproduced both)",
+                      hint="gradients never zeroed: backward() adds to .grad, so each step used the sum of "
+                           "all previous gradients; call p.grad.zero_() after each update")
+    return passed("reset", expected="a fresh gradient at each loss.backward()",
+                  observed=f"fresh at all {len(pairs)} observed later steps")
 
 
 # -- 4. predictions -----------------------------------------------------------------------------
 
 
-def _trained(obs: Observation) -> dict | None:
+def _trained(obs: Observation, lr: float | None) -> dict | None:
     """The trained weights: the last step's tensors as they were when the script ended when
     the update changed them in place, else the last step's values after one more verified update."""
     pos = len(obs.steps) - 1
@@ -751,51 +767,48 @@ def _trained(obs: Observation) -> dict | None:
     for k, leaf in enumerate(step.leaves):
         if changed and isinstance(final[k], np.ndarray) and final[k].shape == leaf.value.shape:
             leaves.append(replace(leaf, value=final[k].astype(F32)))
-        elif obs.lr is not None and leaf.grad is not None:
-            leaves.append(replace(leaf, value=leaf.value - F32(obs.lr) * leaf.grad))
+        elif lr is not None and leaf.grad is not None:
+            leaves.append(replace(leaf, value=leaf.value - F32(lr) * leaf.grad))
         else:
             leaves.append(leaf)
     return _params(leaves, fit.roles)
 
 
-@item("predictions")
+@item("predictions", checks={
+    "model": ("the trained model predicts 'bad' -> 0 and 'good' -> 1", 3),
+    "printed": ("the printed predictions say bad -> 0 and good -> 1", 2),
+})
 def predictions(ctx):
     obs = _observe(ctx)
-    if obs.model is not None and obs.lr is None and len(obs.fits) > 1:
-        pairs = [p for p in range(len(obs.steps) - 1) if p in obs.fits and p + 1 in obs.fits
-                 and obs.steps[p + 1].index == obs.steps[p].index + 1]
-        moving = [p for p in pairs if _moved(obs, p)]
-        if moving:
-            _update_check(obs, moving, ctx.tol("manual-sgd"))  # the learning rate, if the rule holds
     run = ctx.run("main", prelude=PRELUDE)
-    model_name = "the trained model predicts 'bad' -> 0 and 'good' -> 1"
-    P = _trained(obs) if obs.model is not None else None
+    expected = [y for _, y in TEST]
+    P = _trained(obs, _sgd(ctx, obs).lr) if obs.model is not None else None
     if P is None:
-        yield Check.failed(model_name, 3, expected=f"predictions {[y for _, y in TEST]}",
-                           observed="no trained model could be reproduced: " + _unexplained(obs))
+        yield failed("model", expected=f"predictions {expected}",
+                     observed="no trained model could be reproduced: " + _unexplained(obs))
     elif obs.count < 2:
-        yield Check.failed(model_name, 3, expected=f"predictions {[y for _, y in TEST]}",
-                           observed="training stopped at its first loss.backward() (see the error of the run): "
-                                    "there is no trained model", hint="make the training loop run to the end")
+        yield failed("model", expected=f"predictions {expected}",
+                     observed="training stopped at its first loss.backward() (see the error of the run): "
+                              "there is no trained model", hint="make the training loop run to the end")
     else:
         vocab, n = obs.fits[0].vocab, P["W_out"].shape[1]
         values = [_logits(obs.model, P, [vocab[w] for w in words], n)[0] for words, _ in TEST]
         predicted = [int(np.argmax(v)) for v in values]
-        expected = [y for _, y in TEST]
         shown = ", ".join(np.array2string(v, precision=3) for v in values)
         if predicted != expected:
-            yield Check.failed(model_name, 3, expected=f"predictions {expected} for the bad and good sentences",
-                               observed=f"your model (your forward pass with your trained weights, run by the "
-                                        f"grader) predicts {predicted} (logits {shown})",
-                               hint="check the forward pass and that training lowered the loss")
+            yield failed("model", expected=f"predictions {expected} for the bad and good sentences",
+                         observed=f"your model (your forward pass with your trained weights, run by the grader) "
+                                  f"predicts {predicted} (logits {shown})",
+                         hint="check the forward pass and that training lowered the loss")
         else:
-            yield Check.ok(model_name, 3, expected=str(expected),
-                           observed=f"{predicted} (logits {shown}, computed by the grader from your trained weights)")
-    yield _printed_check(run.stdout)
+            yield passed("model", expected=str(expected),
+                         observed=f"{predicted} (logits {shown}, computed by the grader from your trained weights)")
+    yield _printed_verdict(run.stdout)
 
 
-def _printed_check(stdout: str) -> Check:
-    name = "the printed predictions say bad -> 0 and good -> 1"
+def _printed_verdict(stdout: str) -> Verdict:
+    # PRINTED.findall over the whole output, not printed_lines: a sentence and its
+    # prediction printed on two lines still count
     printed = {}
     for sentence, label in PRINTED.findall(stdout or ""):
         key = "bad" if "bad" in sentence else "good" if "good" in sentence else None
@@ -804,7 +817,7 @@ def _printed_check(stdout: str) -> Check:
     observed = {k: printed.get(k) for k in ("bad", "good")}
     expected = "Sentence: [...'bad'] -> Prediction: 0 and Sentence: [...'good'] -> Prediction: 1"
     if observed == {"bad": 0, "good": 1}:
-        return Check.ok(name, 2, expected=expected, observed=str(observed))
-    return Check.failed(name, 2, expected=expected,
-                        observed=f"printed {observed}" if printed else "no 'Sentence: ... Prediction: N' lines printed",
-                        hint="the test loop must print f\"Sentence: {test_sentence} → Prediction: {prediction.item()}\"")
+        return passed("printed", expected=expected, observed=str(observed))
+    return failed("printed", expected=expected,
+                  observed=f"printed {observed}" if printed else "no 'Sentence: ... Prediction: N' lines printed",
+                  hint="the test loop must print f\"Sentence: {test_sentence} → Prediction: {prediction.item()}\"")
