@@ -35,6 +35,10 @@ def test_handout_earns_nothing_without_crashing_the_grader(results):
     handout = results["handout"]
     assert handout.auto_score == 0
     assert handout.runs[0].status == "error"  # logits.view on None: a result, not a grader crash
+    # what could not be checked says so instead of failing on made-up observations
+    forward = next(i for i in handout.items if i.id == "forward")
+    assert [c.observed.startswith("not checked:") for c in forward.checks] == [False, True]
+    assert "no loss.backward() was observed" in forward.checks[0].observed
 
 
 def test_manual_answers_are_extracted_for_the_ta(results):
@@ -122,3 +126,68 @@ def test_results_are_plain_gradescope_json(results, tmp_path):
         "init-weights", "forward", "manual-sgd", "predictions", "q-hidden-state", "q-hard-to-train"]
     assert data["extra_data"]["sandbox"] in ("bubblewrap", "rlimits+nobody", "rlimits")
     assert data["extra_data"]["seed"] == 1234
+
+
+def _checks_module():
+    import importlib.util
+    import sys
+
+    name = "lab7inclass_checks_under_test"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "assignments" / PACK / "checks.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def test_predictions_apply_the_verified_learning_rate_to_rebound_weights():
+    """An update that rebinds new tensors (W = W - lr * W.grad) leaves the script's final tensors
+    equal to the last recorded step's: the trained weights are then that step after one more
+    update at the learning rate manual-sgd verified (shared through ctx.once, whichever item runs
+    first)."""
+    import numpy as np
+
+    m = _checks_module()
+    rng = np.random.default_rng(0)
+    shapes = {"W": (2, 2), "U": (2, 5), "b": (2, 1), "W_out": (2, 2), "b_out": (2, 1)}
+    roles = {**{r: i for i, r in enumerate(m.ROLES)}, "b2": None}
+
+    def leaves(values, grads):
+        return [m.Leaf(values[r], grads[r], None, None, True, True, "float32") for r in m.ROLES]
+
+    v0 = {r: rng.normal(size=s).astype(np.float32) for r, s in shapes.items()}
+    g0 = {r: rng.normal(size=s).astype(np.float32) for r, s in shapes.items()}
+    g1 = {r: rng.normal(size=s).astype(np.float32) for r, s in shapes.items()}
+    v1 = {r: v0[r] - np.float32(0.1) * g0[r] for r in shapes}
+    fit = m.Fit(m.Model(), m.HANDOUT_VOCAB, roles, [])
+    obs = m.Observation(count=600, steps=[m.Step(598, leaves(v0, g0)), m.Step(599, leaves(v1, g1))],
+                        final=[v1[r] for r in m.ROLES], numbers={"learning_rate": 0.1}, model=m.Model(),
+                        fits={0: fit, 1: fit})
+
+    class Ctx:
+        def __init__(self):
+            self.cache = {"observation": obs}
+
+        def once(self, key, fn):
+            if key not in self.cache:
+                self.cache[key] = fn()
+            return self.cache[key]
+
+        def tol(self, item_id=None):
+            return {"rtol": 1e-4, "atol": 1e-6}
+
+        def run(self, *args, **kwargs):
+            return type("Run", (), {"stdout": ""})()
+
+    trained = {r: (v1[r] - np.float32(0.1) * g1[r]).astype(np.float64).reshape(-1 if r in ("b", "b_out") else shapes[r])
+               for r in shapes}
+    logits = [m._logits(m.Model(), trained, [m.HANDOUT_VOCAB[w] for w in words], 2)[0] for words, _ in m.TEST]
+    shown = ", ".join(np.array2string(v, precision=3) for v in logits)
+    for first in ([], ["manual-sgd"]):  # predictions alone, or after manual-sgd
+        ctx = Ctx()
+        for _ in first:
+            assert [v.key for v in m.manual_sgd(ctx)] == ["rule", "reset"]
+        verdicts = list(m.predictions(ctx))
+        assert ctx.cache["sgd"].lr == 0.1
+        assert f"(logits {shown}" in verdicts[0].observed, verdicts[0].observed

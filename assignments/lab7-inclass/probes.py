@@ -43,6 +43,8 @@ MAX_NODES = 2000  # graph nodes walked per backward (a 4-word sentence has ~40)
 
 
 def _arr(t):
+    # not std.array: this runs after the student's code, so it goes through the references
+    # captured above, and it reads bfloat16/integer tensors as float32
     return _np_array(_to_numpy(_float_t(_detach(t))), copy=True)
 
 
