@@ -426,9 +426,10 @@ def _forward_verdicts(run, bind, P, inputs, a_prev, ref_out, rtol, atol):
         bad_x = _first_step_mismatch(fx, rx, range(T), 0, 0)
         bad_a = _first_step_mismatch(fa, ra, range(-1, T), rtol, atol)
         if bad_x is not None:
-            problem = f"x[{bad_x}] is {fmt(fx[bad_x])}, expected the one-hot {fmt(rx[bad_x])}"
+            problem = (f"x[{bad_x}] (the first step that differs) is\n{fmt(fx[bad_x])}\n"
+                       f"expected the one-hot\n{fmt(rx[bad_x])}")
         elif bad_a is not None:
-            problem = f"a[{bad_a}] = {fmt(fa[bad_a])}, expected {fmt(ra[bad_a])}"
+            problem = f"a[{bad_a}] (the first step that differs) is\n{fmt(fa[bad_a])}\nexpected\n{fmt(ra[bad_a])}"
     states_ok = problem is None
     if states_ok:
         yield passed("states", expected=f"{T} one-hot inputs and states", observed="equal")
@@ -441,7 +442,7 @@ def _forward_verdicts(run, bind, P, inputs, a_prev, ref_out, rtol, atol):
     if problem is None:
         bad = _first_step_mismatch(fy, ry, range(T), rtol, atol)
         if bad is not None:
-            problem = f"y_pred[{bad}] = {fmt(fy[bad])}, expected {fmt(ry[bad])}"
+            problem = f"y_pred[{bad}] (the first step that differs) is\n{fmt(fy[bad])}\nexpected\n{fmt(ry[bad])}"
     if problem is None:
         yield passed("probs", expected=f"{T} probability columns", observed="equal")
     else:
@@ -509,7 +510,7 @@ def _unchanged_verdict(after: Any, ry: dict, T: int):
     t = changed[0]
     return failed("unchanged", expected=expected,
                   observed=f"backward changed y_pred in place at {len(changed)} of {T} steps "
-                           f"(y_pred[{t}] is now {fmt(after[t])}, was {fmt(ry[t])})",
+                           f"(y_pred[{t}] is now\n{fmt(after[t])}\nwas\n{fmt(ry[t])})",
                   hint="Take a copy before subtracting 1 at the target, as the handout says: "
                        "dy = np.copy(y_pred[t]) (not dy = y_pred[t], which is the same array). "
                        "The gradients are right, but the given train() computes the loss from "
@@ -1050,7 +1051,8 @@ def _history_verdict(ctx, val, measured, init, last, chosen, data, tol):
     if same:
         ref = chosen["val"]
     else:
-        key = hashlib.sha256(b"".join(np.ascontiguousarray(v, dtype=np.float32).tobytes() for _, v in mapped)).hexdigest()
+        weights = b"".join(np.ascontiguousarray(v, dtype=np.float32).tobytes() for _, v in mapped)
+        key = hashlib.sha256(weights).hexdigest()
         ref = ctx.memo(("cs240-week8", "q2-replay", key),
                        lambda: _reference_history(ctx, data, chosen["seed"], mapped))
     rtol = float(tol["replay_rtol"])
