@@ -95,6 +95,23 @@ def test_forward_backward_report_says_which_part_failed(results):
     assert transposed[0].startswith("forward:") and not any(n.startswith("backward: d") for n in transposed)
 
 
+def test_unreached_subchecks_say_why(results):
+    # a hanging forward: its own checks name the likely loop, the later calls were not attempted
+    hangs = next(i for i in results["hostile-forward-hangs"].items if i.id == "forward-backward")
+    assert all(c.observed.startswith("not checked: ") and c.points == 0 for c in hangs.checks)
+    assert "look for a loop whose condition never changes" in hangs.checks[0].observed
+    assert "not attempted" in hangs.checks[-1].observed
+    # an exception names the student's line; the loop check waits for right values
+    handout = {i.id: i for i in results["handout"].items}
+    fd = handout["forward-backward"].checks[-1]
+    assert fd.observed.startswith("not checked: your code raised KeyError") and "(`" in fd.observed
+    assert handout["softmax"].checks[-1].observed.startswith("not checked: judged once RNN.softmax")
+    # titles are fixed (no runtime data); the data is in expected
+    steps, text = next(i for i in results["reference"].items if i.id == "predict").checks
+    assert steps.name.startswith("training steps") and "after each of 6 steps" in steps.expected
+    assert text.name.startswith("predict(start, n)") and "start='" in text.expected
+
+
 def test_training_replay_and_wide_band(results):
     # fc-first is replayed from its own initial weights; the LSTM falls back to the wide band
     assert "your model's initial weights" in next(

@@ -4,21 +4,29 @@ Trusted side only. Inputs are drawn here, the student's code runs in the sandbox
 through `run.probe`, expected values come from the reference module
 (`ctx.reference.q1` / `ctx.reference.q2`). The re-implementations with one deliberate
 mistake each (`_forward_variant`, `_backward_variant`, `_predict_variant`) exist only
-to name the likely mistake in a failure message; they never decide a verdict.
+to name the likely mistake in a failure message (`compare(..., mistakes=...)`); they
+never decide a verdict.
+
+Every item declares its sub-checks once, in `@item(..., checks=...)`; the functions
+yield verdicts by key. A call into the student's code that raises or hangs makes the
+sub-checks it feeds "not checked: <why>", and the independent ones still run.
 
 q1 never imports torch (neither here nor in the child); q2 imports it on first use.
 
 Trust: the helpers that drive the student's code in the child (observe.py) are sent with
 each probe, so student code cannot have patched them; they return raw values (what the
-student's functions returned, parameters, predictions) and every verdict, every MSE and
-every comparison is computed here. q2's training order is fixed per epoch (per validation
-pass), so the replay does not depend on how often train() iterates train_loader.
+student's functions returned, predictions) and every verdict, every MSE and every
+comparison is computed here. The engine's `std` probes (loaded before the student's code,
+so reachable by it) only read what the student's code claims anyway (the returned
+histories and test value) or what the grader cross-checks (the parameter listing picks
+the replay's initial weights; a made-up one fails the replay against the grader's own
+measurements). q2's training order is fixed per epoch (per validation pass), so the
+replay does not depend on how often train() iterates train_loader.
 """
 from __future__ import annotations
 
 import ast
 import csv
-import dataclasses
 import hashlib
 import math
 import threading
@@ -27,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import Check, StudentRaised, compare_arrays, item
+from grader.checks import (StudentRaised, close, compare, exception_text, failed, fmt, item, not_checked,
+                           passed)
 from grader.outcomes import StudentError
 
 PACK = Path(__file__).resolve().parent
@@ -43,6 +52,7 @@ H_FB, V_FB, T_FB, T_CLIP = 5, 7, 6, 20
 H_TRAIN, T_TRAIN, LR_TRAIN = 8, 25, 0.1
 PREDICT_N = 40
 Q1_PROBE_TIMEOUT = 10.0  # seconds per q1 call; the slowest (finite differences) takes ~0.1 s
+GRAD_SHAPES = {"dWax": (H_FB, V_FB), "dWaa": (H_FB, H_FB), "dWya": (V_FB, H_FB), "dba": (H_FB, 1), "dby": (V_FB, 1)}
 
 # The observation helpers travel with every probe snippet (compiled fresh in the child after the
 # student's code ran), so no student code can have reached or patched them; the q1 part needs
@@ -64,18 +74,14 @@ def q2_code(code: str) -> str:
 # ============================================================================ shared helpers
 
 
-def _hinted(check: Check, hint: str | None) -> Check:
-    return check if hint is None or check.passed else dataclasses.replace(check, hint=hint)
-
-
-def _raised(name: str, points: float, exc: StudentRaised, expected: str) -> Check:
+def _why(exc: StudentRaised) -> str:
+    """Why the sub-checks a call into the student's code feeds could not be checked: the
+    engine's text for an exception; for a time limit, what it likely means."""
     if exc.error.type != "Timeout":
-        return Check.failed(name, points, expected=expected, observed=f"raised {exc.error.one_line()}",
-                            hint="The call raised inside your code; the traceback in the run section "
-                                 "shows the line.")
-    hint = None if "not attempted" in exc.error.message else \
-        "The call did not return in time: look for a loop whose condition never changes."
-    return Check.failed(name, points, expected=expected, observed=exc.error.message, hint=hint)
+        return exception_text(exc)
+    if "not attempted" in exc.error.message:
+        return exc.error.message
+    return "your code did not finish within its time limit: look for a loop whose condition never changes"
 
 
 def _method(ctx, unit: str, cls_name: str, name: str) -> ast.FunctionDef | None:
@@ -90,38 +96,22 @@ def _method(ctx, unit: str, cls_name: str, name: str) -> ast.FunctionDef | None:
     return found
 
 
-def _loop_check(ctx, method: str, points: float, implemented: bool) -> Check:
+def _loop_verdict(ctx, method: str, implemented: bool):
     """No `for`/`while` statement in RNN.<method> (comprehensions are expressions, allowed).
     Only earned once the method computes the right values: an empty TODO has no loop either."""
-    name = f"no for/while statement in RNN.{method}"
     fn = _method(ctx, "q1", "RNN", method)
     if fn is None:
-        return Check.failed(name, points, expected=f"a method RNN.{method}", observed="not found")
+        return failed("no_loop", expected=f"a method RNN.{method}", observed="not found")
     loops = sorted(n.lineno for n in ast.walk(fn) if isinstance(n, (ast.For, ast.AsyncFor, ast.While)))
     if loops:
-        where = ", ".join(str(n) for n in loops)
-        return Check.failed(name, points, expected="vectorised numpy (no for/while statement)",
-                            observed=f"loop statement at line {where}",
-                            hint="The task forbids for loops here. Use whole-array numpy operations; "
-                                 "a list comprehension over the time steps is allowed.")
+        return failed("no_loop", expected="vectorised numpy (no for/while statement)",
+                      observed=f"loop statement at line {', '.join(str(n) for n in loops)}",
+                      hint="The task forbids for loops here. Use whole-array numpy operations; "
+                           "a list comprehension over the time steps is allowed.")
     if not implemented:
-        return Check.failed(name, points, expected=f"a working RNN.{method} without loops",
-                            observed="not judged: the values above are not right yet")
-    return Check.ok(name, points, expected="no for/while statement", observed="none")
-
-
-def _close(a: Any, b: np.ndarray, rtol: float, atol: float) -> bool:
-    try:
-        a = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return a.shape == b.shape and bool(np.all(np.isfinite(a))) and np.allclose(a, b, rtol=rtol, atol=atol)
-
-
-def _fmt(value: Any, limit: int = 12) -> str:
-    arr = np.asarray(value, dtype=np.float64).ravel()
-    text = np.array2string(arr[:limit], precision=5, separator=", ")
-    return text if arr.size <= limit else text[:-1] + ", ...]"
+        return not_checked(f"judged once RNN.{method} computes the right values (an unfinished TODO "
+                           "has no loop either)", "no_loop")
+    return passed("no_loop", expected="no for/while statement", observed="none")
 
 
 # ============================================================================ q1 reference side
@@ -132,27 +122,27 @@ class _Q1Run:
     a second, and once one call hangs (an endless loop) the others are not attempted, so a
     hanging submission costs one time limit, not one per probe."""
 
-    def __init__(self, ctx):
-        # Every q1 item asks for the same run (the corpus file beside the student's file),
-        # so the engine's cache executes q1.py once.
-        self.run = ctx.run("q1", files={"corpus.txt": CORPUS})  # a Path: the engine copies the file
-        self.local = ctx.local
+    def __init__(self, run):
+        self.run, self.hung = run, False
 
     def probe(self, code: str, bind: dict | None = None, want: tuple | list = (), *,
               timeout: float = Q1_PROBE_TIMEOUT) -> dict:
-        if self.local.get("cs240-q1-hung"):
+        if self.hung:
             raise StudentRaised(StudentError("Timeout", "not attempted: an earlier call into your q1.py "
                                                         "did not finish within its time limit"))
         try:
             return self.run.probe(q1_code(code), bind=bind, want=want, timeout=timeout)
         except StudentRaised as exc:
             if exc.error.type == "Timeout":
-                self.local["cs240-q1-hung"] = True
+                self.hung = True
             raise
 
 
 def _q1_run(ctx) -> _Q1Run:
-    return _Q1Run(ctx)
+    """One per submission: every q1 item asks for the same run (the corpus file beside the
+    student's file), executed once, and shares whether a call already hung."""
+    return ctx.once(("cs240-week8", "q1-run"),
+                    lambda: _Q1Run(ctx.run("q1", files={"corpus.txt": CORPUS})))  # a Path: the engine copies it
 
 
 def _ref_rnn(ctx, H: int, V: int, T: int, lr: float, state: dict):
@@ -249,9 +239,16 @@ def _backward_variant(P: dict, x: dict, a: dict, y: dict, targets: list[int], mi
 
 # ============================================================================ softmax / loss
 
+OVERFLOW_HINT = ("exp(1000) overflows to inf and inf/inf is nan: subtract np.max(x) from x before "
+                 "exponentiating (the result is mathematically the same).")
 
-@item("softmax")
-def softmax(ctx) -> list[Check]:
+
+@item("softmax", checks={
+    "values": ("softmax(x) equals the reference on random x of shape (V, 1)", 5),
+    "stable": ("softmax stays finite and right for scores near 1e3", 3),
+    "no_loop": ("no for/while statement in RNN.softmax", 2),
+})
+def softmax(ctx):
     tol = ctx.tol("softmax")
     rtol, atol = tol["rtol"], tol["atol"]
     run = _q1_run(ctx)
@@ -261,47 +258,35 @@ def softmax(ctx) -> list[Check]:
     ref = ctx.reference.q1.RNN.softmax(None, x)
     ref_big = ctx.reference.q1.RNN.softmax(None, big)
     code = "rnn = make_rnn(RNN, H, V, T)\nout = rnn.softmax(z.copy())"
-    checks = []
+    bind = {"H": H_FB, "V": V_FB, "T": T_FB}
 
-    name = "softmax(x) equals the reference on random x of shape (V, 1)"
+    right = False
     try:
-        out = run.probe(code, bind={"H": H_FB, "V": V_FB, "T": T_FB, "z": x}, want=["out"]).get("out")
-        values = compare_arrays("softmax(x)", out, ref, points=tol["values_points"], rtol=rtol, atol=atol,
-                                label=name)
-        values = _hinted(values, _softmax_hint(out, x))
+        out = run.probe(code, bind=dict(bind, z=x), want=["out"]).get("out")
+        values = compare("softmax(x)", out, ref, rtol=rtol, atol=atol, mistakes={
+            "You returned exp(x) without dividing by the sum.": np.exp(x),
+            "You returned exp(x - max(x)) without dividing by the sum.": np.exp(x - x.max()),
+        }, hints={"missing": "softmax returned None: the TODO still needs its return statement."})
+        right = values.ok
+        yield values.verdict("values")
     except StudentRaised as exc:
-        values = _raised(name, tol["values_points"], exc, "an array of probabilities")
-    checks.append(values)
+        yield not_checked(_why(exc), "values")
 
-    name = "softmax stays finite and right for scores near 1e3"
     try:
-        out = run.probe(code, bind={"H": H_FB, "V": V_FB, "T": T_FB, "z": big}, want=["out"]).get("out")
-        stable = compare_arrays("softmax(x)", out, ref_big, points=tol["stable_points"], rtol=rtol, atol=atol,
-                                label=name)
-        if not stable.passed and out is not None and not _close(out, ref_big, 1, np.inf) \
-                and np.asarray(out).dtype.kind == "f" and not np.all(np.isfinite(out)):
-            stable = _hinted(stable, "exp(1000) overflows to inf and inf/inf is nan: subtract np.max(x) "
-                                     "from x before exponentiating (the result is mathematically the same).")
+        out = run.probe(code, bind=dict(bind, z=big), want=["out"]).get("out")
+        yield compare("softmax(x)", out, ref_big, rtol=rtol, atol=atol,
+                      hints={"finite": OVERFLOW_HINT}).verdict("stable")
     except StudentRaised as exc:
-        stable = _raised(name, tol["stable_points"], exc, "finite probabilities")
-    checks.append(stable)
+        yield not_checked(_why(exc), "stable")
 
-    checks.append(_loop_check(ctx, "softmax", tol["no_loop_points"], values.passed))
-    return checks
+    yield _loop_verdict(ctx, "softmax", right)
 
 
-def _softmax_hint(out: Any, x: np.ndarray) -> str | None:
-    if out is None:
-        return "softmax returned None: the TODO still needs its return statement."
-    if _close(out, np.exp(x), 1e-6, 1e-12):
-        return "You returned exp(x) without dividing by the sum."
-    if _close(out, np.exp(x - x.max()), 1e-6, 1e-12):
-        return "You returned exp(x - max(x)) without dividing by the sum."
-    return None
-
-
-@item("loss")
-def loss(ctx) -> list[Check]:
+@item("loss", checks={
+    "values": ("loss(y_pred, targets) equals the summed cross-entropy", 3),
+    "no_loop": ("no for/while statement in RNN.loss", 2),
+})
+def loss(ctx):
     tol = ctx.tol("loss")
     run = _q1_run(ctx)
     T = T_FB
@@ -309,19 +294,35 @@ def loss(ctx) -> list[Check]:
     y_pred = {t: _softmax(rng.standard_normal((V_FB, 1)) * 2) for t in range(T)}  # (V, 1) each
     targets = [int(k) for k in rng.integers(0, V_FB, T)]
     ref = ctx.reference.q1.RNN.loss(None, y_pred, targets)
-    name = "loss(y_pred, targets) equals the summed cross-entropy"
+    right = False
     try:
         out = run.probe("rnn = make_rnn(RNN, H, V, T)\nout = rnn.loss(y_pred, targets)",
                         bind={"H": H_FB, "V": V_FB, "T": T, "y_pred": y_pred, "targets": targets},
                         want=["out"]).get("out")
-        values = _scalar_check(name, out, ref, tol["values_points"], tol["rtol"], tol["atol"],
-                               _loss_hint(out, y_pred, targets, ref))
     except StudentRaised as exc:
-        values = _raised(name, tol["values_points"], exc, f"{ref:.6f}")
-    return [values, _loop_check(ctx, "loss", tol["no_loop_points"], values.passed)]
+        yield not_checked(_why(exc), "values")
+    else:
+        value = _as_scalar(out)
+        if value is None:
+            yield failed("values", expected=f"a number close to {ref:.6f}",
+                         observed=f"{type(out).__name__}: {str(out)[:80]}",
+                         hint="loss returned None: the TODO still needs its return statement." if out is None
+                         else "loss must return a single number (the sum over time steps).")
+        else:
+            values = compare("loss", value, ref, rtol=tol["rtol"], atol=tol["atol"], mistakes={
+                "You averaged over the time steps; the task asks for the sum.": ref / T,
+                "The sign is flipped: the loss is MINUS the sum of log-probabilities.": -ref,
+                "You summed the log of every probability; pick only the probability of the true next "
+                "character, y_pred[t][targets[t]].": -sum(float(np.sum(np.log(p))) for p in y_pred.values()),
+                "Only the last time step is counted.": -float(np.log(y_pred[T - 1][targets[T - 1], 0])),
+            })
+            right = values.ok
+            yield values.verdict("values")
+    yield _loop_verdict(ctx, "loss", right)
 
 
 def _as_scalar(value: Any) -> float | None:
+    """A number, a numpy scalar or a one-element array as a float; None otherwise."""
     if value is None or isinstance(value, (str, bool)):
         return None
     try:
@@ -329,36 +330,6 @@ def _as_scalar(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return float(arr.reshape(-1)[0]) if arr.size == 1 else None
-
-
-def _scalar_check(name: str, out: Any, ref: float, points: float, rtol: float, atol: float,
-                  hint: str | None) -> Check:
-    value = _as_scalar(out)
-    if value is None:
-        return Check.failed(name, points, expected=f"a number close to {ref:.6f}",
-                            observed=f"{type(out).__name__}: {str(out)[:80]}", hint=hint)
-    if math.isfinite(value) and abs(value - ref) <= atol + rtol * abs(ref):
-        return Check.ok(name, points, expected=f"{ref:.6f}", observed=f"{value:.6f}")
-    return Check.failed(name, points, expected=f"{ref:.6f}", observed=f"{value:.6f}", hint=hint)
-
-
-def _loss_hint(out: Any, y_pred: dict, targets: list[int], ref: float) -> str | None:
-    value = _as_scalar(out)
-    if value is None:
-        return "loss must return a single number (the sum over time steps)." if out is not None \
-            else "loss returned None: the TODO still needs its return statement."
-    T = len(targets)
-    guesses = {
-        ref / T: "You averaged over the time steps; the task asks for the sum.",
-        -ref: "The sign is flipped: the loss is MINUS the sum of log-probabilities.",
-        -sum(float(np.sum(np.log(p))) for p in y_pred.values()): "You summed the log of every "
-        "probability; pick only the probability of the true next character, y_pred[t][targets[t]].",
-        -float(np.log(y_pred[T - 1][targets[T - 1], 0])): "Only the last time step is counted.",
-    }
-    for guess, hint in guesses.items():
-        if abs(value - guess) <= 1e-6 * max(1.0, abs(guess)):
-            return hint
-    return None
 
 
 # ============================================================================ forward-backward
@@ -385,8 +356,15 @@ def _fb_case(rng: np.random.Generator, T: int, scales: dict, *, want_clipping: b
     raise RuntimeError("could not draw a forward-backward case")  # not reached with these scales
 
 
-@item("forward-backward")
-def forward_backward(ctx) -> list[Check]:
+@item("forward-backward", checks={
+    "states": ("forward: one-hot x[t] and hidden states a[t] (a[-1] = a_prev)", 4),
+    "probs": ("forward: probabilities y_pred[t] = softmax(Wya a[t] + by)", 3),
+    **{g: (f"backward: {g} ({'x'.join(map(str, shape))})", 2) for g, shape in GRAD_SHAPES.items()},
+    "unchanged": ("backward leaves y_pred unchanged (it is used again after backward)", 2),
+    "clipping": ("backward clips every gradient to [-5, 5]", 4),
+    "fd": ("backward agrees with finite differences of your own forward", 2),
+})
+def forward_backward(ctx):
     tol = ctx.tol("forward-backward")
     rtol, atol = tol["rtol"], tol["atol"]
     run = _q1_run(ctx)
@@ -399,12 +377,11 @@ def forward_backward(ctx) -> list[Check]:
     bind = {"H": H_FB, "V": V_FB, "T": T_FB, "state": P, "inputs": inputs, "targets": targets,
             "a_prev": a_prev}
 
-    checks = _forward_checks(run, bind, P, inputs, a_prev, (rx, ra, ry), rtol, atol)
-    checks += _gradient_checks(run, dict(bind, fx=rx, fa=ra, fy=ry), P, (rx, ra, ry), targets,
-                               ref_grads, rtol, atol)
-    checks.append(_clipping_check(ctx, rng, run, rtol, atol))
-    checks.append(_finite_difference_check(run, bind, tol["fd_rtol"], tol["fd_atol"]))
-    return checks
+    yield from _forward_verdicts(run, bind, P, inputs, a_prev, (rx, ra, ry), rtol, atol)
+    yield from _gradient_verdicts(run, dict(bind, fx=rx, fa=ra, fy=ry), P, (rx, ra, ry), targets,
+                                  ref_grads, rtol, atol)
+    yield _clipping_verdict(ctx, rng, run, rtol, atol)
+    yield _finite_difference_verdict(run, bind, tol["fd_rtol"], tol["fd_atol"])
 
 
 def _steps_problem(obj: Any, keys: range, rows: int, what: str) -> str | None:
@@ -423,143 +400,125 @@ def _steps_problem(obj: Any, keys: range, rows: int, what: str) -> str | None:
 
 
 def _first_step_mismatch(obs: dict, exp: dict, keys: range, rtol: float, atol: float) -> int | None:
-    for t in keys:
-        if not _close(obs[t], exp[t], rtol, atol):
-            return t
-    return None
+    return next((t for t in keys if not close(obs[t], exp[t], rtol=rtol, atol=atol)), None)
 
 
-def _forward_checks(run, bind, P, inputs, a_prev, ref_out, rtol, atol) -> list[Check]:
+def _forward_verdicts(run, bind, P, inputs, a_prev, ref_out, rtol, atol):
     rx, ra, ry = ref_out
     T = len(inputs)
-    names = ("forward: one-hot x[t] and hidden states a[t] (a[-1] = a_prev)",
-             "forward: probabilities y_pred[t] = softmax(Wya a[t] + by)")
     try:
         out = run.probe("rnn = make_rnn(RNN, H, V, T, 0.1, state)\n"
                         "out = rnn.forward(list(inputs), a_prev.copy())", bind=bind, want=["out"]).get("out")
     except StudentRaised as exc:
-        return [_raised(names[0], 4, exc, "(x, a, y_pred)"), _raised(names[1], 3, exc, "(x, a, y_pred)")]
+        yield not_checked(_why(exc), "states", "probs")
+        return
     if not isinstance(out, list) or len(out) != 3:
         observed = "None" if out is None else f"{type(out).__name__}"
-        return [Check.failed(n, p, expected="a tuple (x, a, y_pred) of dicts", observed=observed,
-                             hint="forward must return x, a, y_pred" if out is None else None)
-                for n, p in zip(names, (4, 3))]
+        for key in ("states", "probs"):
+            yield failed(key, expected="a tuple (x, a, y_pred) of dicts", observed=observed,
+                         hint="forward must return x, a, y_pred" if out is None else None)
+        return
     fx, fa, fy = out
-    variants = {m: _forward_variant(P, inputs, a_prev, m) for m in FORWARD_MISTAKES}
+    variants = {m: _forward_variant(P, inputs, a_prev, m) for m in FORWARD_MISTAKES}  # (x, a, y) each
 
     problem = _steps_problem(fx, range(T), V_FB, "x") or _steps_problem(fa, range(-1, T), H_FB, "a")
     if problem is None:
         bad_x = _first_step_mismatch(fx, rx, range(T), 0, 0)
         bad_a = _first_step_mismatch(fa, ra, range(-1, T), rtol, atol)
         if bad_x is not None:
-            problem = f"x[{bad_x}] is {_fmt(fx[bad_x])}, expected the one-hot {_fmt(rx[bad_x])}"
+            problem = (f"x[{bad_x}] (the first step that differs) is\n{fmt(fx[bad_x])}\n"
+                       f"expected the one-hot\n{fmt(rx[bad_x])}")
         elif bad_a is not None:
-            problem = f"a[{bad_a}] = {_fmt(fa[bad_a])}, expected {_fmt(ra[bad_a])}"
-    if problem is None:
-        first = Check.ok(names[0], 4, expected=f"{T} one-hot inputs and states", observed="equal")
+            problem = f"a[{bad_a}] (the first step that differs) is\n{fmt(fa[bad_a])}\nexpected\n{fmt(ra[bad_a])}"
+    states_ok = problem is None
+    if states_ok:
+        yield passed("states", expected=f"{T} one-hot inputs and states", observed="equal")
     else:
-        hint = _which_variant(fa, variants, 1, range(-1, T), FORWARD_MISTAKES, rtol, atol)
-        first = Check.failed(names[0], 4, expected="x[t] one-hot (V, 1); a[t] = tanh(Wax x[t] + Waa a[t-1] + ba)",
-                             observed=problem, hint=hint)
+        yield failed("states", expected="x[t] one-hot (V, 1); a[t] = tanh(Wax x[t] + Waa a[t-1] + ba)",
+                     observed=problem,
+                     hint=_which_variant(fa, ra, {m: v[1] for m, v in variants.items()}, range(-1, T), rtol, atol))
 
     problem = _steps_problem(fy, range(T), V_FB, "y_pred")
     if problem is None:
         bad = _first_step_mismatch(fy, ry, range(T), rtol, atol)
         if bad is not None:
-            problem = f"y_pred[{bad}] = {_fmt(fy[bad])}, expected {_fmt(ry[bad])}"
+            problem = f"y_pred[{bad}] (the first step that differs) is\n{fmt(fy[bad])}\nexpected\n{fmt(ry[bad])}"
     if problem is None:
-        second = Check.ok(names[1], 3, expected=f"{T} probability columns", observed="equal")
+        yield passed("probs", expected=f"{T} probability columns", observed="equal")
     else:
-        hint = _which_variant(fy, variants, 2, range(T), FORWARD_MISTAKES, rtol, atol)
-        if hint is None and not first.passed:
+        hint = _which_variant(fy, ry, {m: v[2] for m, v in variants.items()}, range(T), rtol, atol)
+        if hint is None and not states_ok:
             hint = "y_pred depends on a[t]: fix the hidden states first."
-        second = Check.failed(names[1], 3, expected="softmax(Wya @ a[t] + by), shape (V, 1)",
-                              observed=problem, hint=hint)
-    return [first, second]
+        yield failed("probs", expected="softmax(Wya @ a[t] + by), shape (V, 1)", observed=problem, hint=hint)
 
 
-def _which_variant(obs: Any, variants: dict, index: int, keys: range, hints: dict, rtol, atol) -> str | None:
-    """The hint of the one-mistake variant whose output matches the student's, if any."""
+def _which_variant(obs: Any, ref: dict, variants: dict, keys: range, rtol, atol) -> str | None:
+    """The hint of the one-mistake forward whose output matches the student's, if any (the
+    outputs are dicts keyed by time step, compared on `keys`)."""
     if not isinstance(obs, dict) or any(t not in obs for t in keys):
         return None
-    for mistake, outputs in variants.items():
-        exp = outputs[index]
-        if all(_close(obs[t], exp[t], rtol, atol) for t in keys):
-            return f"Likely mistake: {hints[mistake]}"
-    return None
+
+    def steps(d: dict) -> dict:
+        return {t: d[t] for t in keys}
+
+    return compare("forward output", steps(obs), steps(ref), rtol=rtol, atol=atol,
+                   mistakes={f"Likely mistake: {FORWARD_MISTAKES[m]}": steps(out) for m, out in variants.items()}).hint
 
 
-def _gradient_checks(run, bind, P, ref_out, targets, ref_grads, rtol, atol) -> list[Check]:
+def _gradient_verdicts(run, bind, P, ref_out, targets, ref_grads, rtol, atol):
     """The five gradients, from the reference's forward outputs (so a forward mistake is
-    not charged here again), on weights where no exact gradient reaches the clip."""
-    names = [f"backward: {g} ({'x'.join(map(str, ref_grads[g].shape))})" for g in GRADS]
-    unchanged = "backward leaves y_pred unchanged (it is used again after backward)"
+    not charged here again), on weights where no exact gradient reaches the clip; and y_pred
+    as backward left it."""
     try:
         got = run.probe("rnn = make_rnn(RNN, H, V, T, 0.1, state)\n"
                         "out = rnn.backward(fx, fa, fy, list(targets))\n"
                         "after = fy", bind=bind, want=["out", "after"])
-        out = got.get("out")
     except StudentRaised as exc:
-        return [_raised(n, 2, exc, "five gradient arrays") for n in names] + \
-            [_raised(unchanged, YPRED_POINTS, exc, "y_pred as forward returned it")]
+        yield not_checked(_why(exc), *GRADS, "unchanged")
+        return
+    out = got.get("out")
     rx, ra, ry = ref_out
-    y_check = _unchanged_check(unchanged, got.get("after"), ry, len(targets))
     if not isinstance(out, list) or len(out) != 5:
-        return [Check.failed(n, 2, expected="a tuple (dWax, dWaa, dWya, dba, dby)",
-                             observed="None" if out is None else f"{type(out).__name__} of length "
-                             f"{len(out) if hasattr(out, '__len__') else '?'}") for n in names] + [y_check]
-    variants = {m: _backward_variant(P, rx, ra, ry, targets, m) for m in BACKWARD_MISTAKES}
-    checks = []
-    for name, grad, obs in zip(names, GRADS, out):
-        check = compare_arrays(grad, obs, ref_grads[grad], points=2, rtol=rtol, atol=atol, label=name)
-        if not check.passed:
-            check = _hinted(check, _gradient_hint(grad, obs, ref_grads, variants))
-        checks.append(check)
-    return checks + [y_check]
+        observed = "None" if out is None else \
+            f"{type(out).__name__} of length {len(out) if hasattr(out, '__len__') else '?'}"
+        for grad in GRADS:
+            yield failed(grad, expected="a tuple (dWax, dWaa, dWya, dba, dby)", observed=observed)
+    else:
+        variants = {m: _backward_variant(P, rx, ra, ry, targets, m) for m in BACKWARD_MISTAKES}
+        for grad, obs in zip(GRADS, out):
+            mistakes = {f"Likely mistake: {BACKWARD_MISTAKES[m]}": g[grad] for m, g in variants.items()}
+            mistakes.update({f"This is {other}: return the gradients in the order (dWax, dWaa, dWya, dba, dby).":
+                             ref_grads[other] for other in GRADS if other != grad})
+            mistakes["All zeros: the gradient is never accumulated."] = np.zeros_like(ref_grads[grad])
+            yield compare(grad, obs, ref_grads[grad], rtol=rtol, atol=atol, mistakes=mistakes,
+                          hints={"missing": "None returned for this gradient."}).verdict(grad)
+    yield _unchanged_verdict(got.get("after"), ry, len(targets))
 
 
-YPRED_POINTS = 2  # with the finite-difference check's 2: the two consistency checks of backward
-
-
-def _unchanged_check(name: str, after: Any, ry: dict, T: int) -> Check:
+def _unchanged_verdict(after: Any, ry: dict, T: int):
     """y_pred as the grader passed it to backward, read back after the call: the given train()
     computes the loss from y_pred AFTER backward, so an in-place `dy = y_pred[t]; dy[k] -= 1`
     turns its loss into nan."""
     expected = "y_pred[t] as forward returned it, for every t"
     if not isinstance(after, dict) or any(t not in after for t in range(T)):
-        return Check.failed(name, YPRED_POINTS, expected=expected, observed=f"y_pred is now {type(after).__name__}",
-                            hint="backward must not replace or empty the y_pred dict it is given.")
+        return failed("unchanged", expected=expected, observed=f"y_pred is now {type(after).__name__}",
+                      hint="backward must not replace or empty the y_pred dict it is given.")
     changed = [t for t in range(T) if not (isinstance(after[t], np.ndarray) and after[t].shape == ry[t].shape
                                            and np.array_equal(after[t], ry[t]))]
     if not changed:
-        return Check.ok(name, YPRED_POINTS, expected=expected, observed="unchanged")
+        return passed("unchanged", expected=expected, observed="unchanged")
     t = changed[0]
-    return Check.failed(name, YPRED_POINTS, expected=expected,
-                        observed=f"backward changed y_pred in place at {len(changed)} of {T} steps "
-                                 f"(y_pred[{t}] is now {_fmt(after[t])}, was {_fmt(ry[t])})",
-                        hint="Take a copy before subtracting 1 at the target, as the handout says: "
-                             "dy = np.copy(y_pred[t]) (not dy = y_pred[t], which is the same array). "
-                             "The gradients are right, but the given train() computes the loss from "
-                             "y_pred after backward and gets nan.")
+    return failed("unchanged", expected=expected,
+                  observed=f"backward changed y_pred in place at {len(changed)} of {T} steps "
+                           f"(y_pred[{t}] is now\n{fmt(after[t])}\nwas\n{fmt(ry[t])})",
+                  hint="Take a copy before subtracting 1 at the target, as the handout says: "
+                       "dy = np.copy(y_pred[t]) (not dy = y_pred[t], which is the same array). "
+                       "The gradients are right, but the given train() computes the loss from "
+                       "y_pred after backward and gets nan.")
 
 
-def _gradient_hint(grad: str, obs: Any, ref_grads: dict, variants: dict) -> str | None:
-    if obs is None:
-        return "None returned for this gradient."
-    for mistake, grads in variants.items():
-        if not _close(grads[grad], ref_grads[grad], 1e-9, 1e-12) and _close(obs, grads[grad], 1e-6, 1e-9):
-            return f"Likely mistake: {BACKWARD_MISTAKES[mistake]}"
-    for other in GRADS:
-        if other != grad and _close(obs, ref_grads[other], 1e-6, 1e-9):
-            return f"This is {other}: return the gradients in the order (dWax, dWaa, dWya, dba, dby)."
-    if _close(obs, np.zeros_like(ref_grads[grad]), 0, 0):
-        return "All zeros: the gradient is never accumulated."
-    return None
-
-
-def _clipping_check(ctx, rng, run, rtol, atol) -> Check:
+def _clipping_verdict(ctx, rng, run, rtol, atol):
     """A long sequence with one repeated target: several exact gradients exceed 5."""
-    name = "backward clips every gradient to [-5, 5]"
     P, inputs, targets, a_prev = _fb_case(
         rng, T_CLIP, {"Wax": 1.0, "Waa": 0.8, "Wya": 1.5, "ba": 0.5, "by": 1.0}, want_clipping=True)
     ref = _ref_rnn(ctx, H_FB, V_FB, T_CLIP, 0.1, P)
@@ -571,45 +530,34 @@ def _clipping_check(ctx, rng, run, rtol, atol) -> Check:
                         bind={"H": H_FB, "V": V_FB, "T": T_CLIP, "state": P, "targets": targets,
                               "fx": rx, "fa": ra, "fy": ry}, want=["out"]).get("out")
     except StudentRaised as exc:
-        return _raised(name, 4, exc, "five clipped gradients")
+        return not_checked(_why(exc), "clipping")
     clipped = ", ".join(g for g in GRADS if np.any(np.abs(ref_grads[g]) >= CLIP))
     expected = f"clipped gradients ({clipped} reach +-5 on this sequence of {T_CLIP} steps)"
     if not isinstance(out, list) or len(out) != 5:
-        return Check.failed(name, 4, expected=expected, observed=f"{type(out).__name__}")
-    wrong = [g for g, obs in zip(GRADS, out) if not _close(obs, ref_grads[g], rtol, atol)]
+        return failed("clipping", expected=expected, observed=f"{type(out).__name__}")
+    observed = dict(zip(GRADS, out))
+    wrong = [g for g in GRADS if not close(observed[g], ref_grads[g], rtol=rtol, atol=atol)]
     if not wrong:
-        return Check.ok(name, 4, expected=expected, observed="equal")
+        return passed("clipping", expected=expected, observed="equal")
     biggest = max((float(np.max(np.abs(np.asarray(o, dtype=float)))) for o in out
                    if isinstance(o, np.ndarray) and o.size), default=float("nan"))
-    observed = f"{', '.join(wrong)} differ; largest |entry| returned: {biggest:.3g}"
-    hint = None
-    for mistake in [None, *BACKWARD_MISTAKES]:
-        for clip in (False, True):
-            if mistake is None and clip:
-                continue
-            variant = _backward_variant(P, rx, ra, ry, targets, mistake, clip=clip)
-            if all(_close(o, variant[g], 1e-6, 1e-9) for g, o in zip(GRADS, out)):
-                if mistake is None:
-                    hint = CLIP_HINT
-                elif clip:
-                    hint = f"Clipping is right; the values differ for another reason: {BACKWARD_MISTAKES[mistake]}"
-                else:
-                    hint = f"{CLIP_HINT} And: {BACKWARD_MISTAKES[mistake]}"
-                break
-        if hint:
-            break
+    # the likely mistakes, first match wins: no clipping alone, then a BPTT mistake with or
+    # without clipping (each variant: all five gradients as that mistake computes them)
+    mistakes = {CLIP_HINT: _backward_variant(P, rx, ra, ry, targets, None, clip=False)}
+    for mistake, why in BACKWARD_MISTAKES.items():
+        mistakes[f"{CLIP_HINT} And: {why}"] = _backward_variant(P, rx, ra, ry, targets, mistake, clip=False)
+        mistakes[f"Clipping is right; the values differ for another reason: {why}"] = \
+            _backward_variant(P, rx, ra, ry, targets, mistake, clip=True)
+    hint = compare("gradients", observed, ref_grads, rtol=rtol, atol=atol, mistakes=mistakes).hint
     if hint is None and biggest > CLIP + 1e-9:
         hint = CLIP_HINT
-    return Check.failed(name, 4, expected=expected, observed=observed, hint=hint)
+    return failed("clipping", expected=expected,
+                  observed=f"{', '.join(wrong)} differ; largest |entry| returned: {biggest:.3g}", hint=hint)
 
 
-FD_POINTS = 2
-
-
-def _finite_difference_check(run, bind, fd_rtol, fd_atol) -> Check:
+def _finite_difference_verdict(run, bind, fd_rtol, fd_atol):
     """The student's backward against central differences of the cross-entropy of the
     student's own forward: consistent math even where the reference is not the judge."""
-    name = "backward agrees with finite differences of your own forward"
     try:
         out = run.probe(
             "rnn = make_rnn(RNN, H, V, T, 0.1, state)\n"
@@ -618,23 +566,22 @@ def _finite_difference_check(run, bind, fd_rtol, fd_atol) -> Check:
             "numeric = numeric_gradients(rnn, inputs, a_prev, targets)",
             bind=bind, want=["grads", "numeric"], timeout=3 * Q1_PROBE_TIMEOUT)
     except StudentRaised as exc:
-        return _raised(name, FD_POINTS, exc, "gradients equal to finite differences")
+        return not_checked(_why(exc), "fd")
     grads, numeric = out.get("grads"), out.get("numeric")
+    expected = "analytic = numeric (central differences, eps 1e-5)"
     if not isinstance(grads, list) or len(grads) != 5 or not isinstance(numeric, dict):
-        return Check.failed(name, FD_POINTS, expected="five gradients", observed=f"{type(grads).__name__}")
+        return failed("fd", expected="five gradients", observed=f"{type(grads).__name__}")
     wrong = []
     for g, obs in zip(GRADS, grads):
         num = numeric[g[1:]]
-        if not _close(obs, num, fd_rtol, fd_atol):
+        if not close(obs, num, rtol=fd_rtol, atol=fd_atol):
             diff = np.max(np.abs(np.asarray(obs, dtype=float) - num)) if np.shape(obs) == num.shape else None
             wrong.append(f"{g}" + (f" (max |diff| {diff:.3g})" if diff is not None else " (shape)"))
     if not wrong:
-        return Check.ok(name, FD_POINTS, expected="analytic = numeric (central differences, eps 1e-5)",
-                        observed="equal")
-    return Check.failed(name, FD_POINTS, expected="analytic = numeric (central differences, eps 1e-5)",
-                        observed="differ: " + ", ".join(wrong),
-                        hint="Your backward is not the derivative of your forward for these gradients. "
-                             "If forward is right, the mistake is in backward (see the checks above).")
+        return passed("fd", expected=expected, observed="equal")
+    return failed("fd", expected=expected, observed="differ: " + ", ".join(wrong),
+                  hint="Your backward is not the derivative of your forward for these gradients. "
+                       "If forward is right, the mistake is in backward (see the checks above).")
 
 
 # ============================================================================ predict
@@ -680,18 +627,21 @@ def _training_case(ctx) -> dict:
     return ctx.memo(("cs240-week8", "training-case"), build)
 
 
-@item("predict")
-def predict(ctx) -> list[Check]:
+@item("predict", checks={
+    "steps": ("training steps (forward, backward, clipping, Adagrad) from the reference's state", 18),
+    "predict": ("predict(start, n) under np.random.seed gives the reference's text", 12),
+})
+def predict(ctx):
     tol = ctx.tol("predict")
     case = _training_case(ctx)
     run = _q1_run(ctx)
-    return [_steps_check(ctx, run, case, tol["rtol"], tol["atol"]), _predict_check(ctx, run, case)]
+    yield _steps_verdict(run, case, tol["rtol"], tol["atol"])
+    yield _predict_verdict(ctx, run, case)
 
 
-def _steps_check(ctx, run, case: dict, rtol: float, atol: float) -> Check:
+def _steps_verdict(run, case: dict, rtol: float, atol: float):
     n = len(case["steps"])
-    name = f"{n} training steps (forward, backward, clipping, Adagrad) from the reference's state"
-    expected = (f"after each step, parameters and Adagrad memories equal the reference's "
+    expected = (f"after each of {n} steps, parameters and Adagrad memories equal the reference's "
                 f"(seq_length {T_TRAIN}, hidden {H_TRAIN}, clipping active in {case['clipped_steps']} of {n})")
     V = case["V"]
     for k, step in enumerate(case["steps"]):
@@ -702,14 +652,14 @@ def _steps_check(ctx, run, case: dict, rtol: float, atol: float) -> Check:
                               "after = training_step(rnn, inputs, targets, a_prev)",
                               bind=bind, want=["after"]).get("after")
         except StudentRaised as exc:
-            return _raised(name, 18, exc, expected)
+            return not_checked(f"step {k + 1} of {n}: {_why(exc)}", "steps")
         wrong = [p for p in PARAMS + MEMORIES
-                 if not isinstance(after, dict) or not _close(after.get(p), step["after"][p], rtol, atol)]
+                 if not isinstance(after, dict) or not close(after.get(p), step["after"][p], rtol=rtol, atol=atol)]
         if wrong:
-            observed = f"step {k + 1} of {n}: {', '.join(wrong)} differ from the reference"
-            return Check.failed(name, 18, expected=expected, observed=observed,
-                                hint=_step_hint(step, after, rtol, atol))
-    return Check.ok(name, 18, expected=expected, observed=f"all {n} steps equal")
+            return failed("steps", expected=expected,
+                          observed=f"step {k + 1} of {n}: {', '.join(wrong)} differ from the reference",
+                          hint=_step_hint(step, after, rtol, atol))
+    return passed("steps", expected=expected, observed=f"all {n} steps equal")
 
 
 def _step_hint(step: dict, after: Any, rtol: float, atol: float) -> str:
@@ -717,6 +667,7 @@ def _step_hint(step: dict, after: Any, rtol: float, atol: float) -> str:
     P, inputs, targets = step["before"], step["inputs"], step["targets"]
     candidates = [(f, None, True) for f in FORWARD_MISTAKES] + [(None, b, True) for b in BACKWARD_MISTAKES]
     candidates += [(None, None, False)] + [(None, b, False) for b in BACKWARD_MISTAKES]
+    mistakes = {}
     for fwd, bwd, clip in candidates:
         x, a, y = _forward_variant(P, inputs, step["a_prev"], fwd)
         grads = _backward_variant(P, x, a, y, targets, bwd, clip=clip)
@@ -725,11 +676,13 @@ def _step_hint(step: dict, after: Any, rtol: float, atol: float) -> str:
             g = grads["d" + name]
             state["m" + name] += g * g
             state[name] += -LR_TRAIN * g / np.sqrt(state["m" + name] + 1e-8)
-        if isinstance(after, dict) and all(_close(after.get(p), state[p], rtol, atol) for p in state):
-            parts = [FORWARD_MISTAKES.get(fwd), BACKWARD_MISTAKES.get(bwd), None if clip else CLIP_HINT]
-            return "Likely mistake: " + " ".join(p for p in parts if p)
-    return ("A training step is forward, backward (with clipping) and the given update_model; "
-            "the forward-backward item above shows which part differs.")
+        parts = [FORWARD_MISTAKES.get(fwd), BACKWARD_MISTAKES.get(bwd), None if clip else CLIP_HINT]
+        mistakes["Likely mistake: " + " ".join(p for p in parts if p)] = state
+    observed = {p: after.get(p) for p in PARAMS + MEMORIES} if isinstance(after, dict) else after
+    return compare("state", observed, step["after"], rtol=rtol, atol=atol, mistakes=mistakes).hint or (
+        "A training step is forward, backward (with clipping) and the given update_model; "
+        "the forward-backward item above shows which part differs.")
+
 
 
 def _reference_predict(ctx, case: dict, mistake: str | None = None) -> str:
@@ -784,9 +737,9 @@ def _predict_variant(rnn, reader, start: str, n: int, mistake: str) -> str:
     return text if mistake == "no prompt" else start + text
 
 
-def _predict_check(ctx, run, case: dict) -> Check:
-    name = f"predict(start={case['start']!r}, n={PREDICT_N}) under np.random.seed gives the reference's text"
+def _predict_verdict(ctx, run, case: dict):
     ref = _reference_predict(ctx, case)
+    expected = f"{ref!r} (start={case['start']!r}, n={PREDICT_N}, np.random.seed({case['seed']}))"
     try:
         out = run.probe("dr = DataReader('corpus.txt', T)\n"
                         "chars = [dr.ix_to_char[i] for i in range(dr.vocab_size)]\n"
@@ -797,27 +750,24 @@ def _predict_check(ctx, run, case: dict) -> Check:
                               "state": case["pstate"], "seed": case["seed"], "start": case["start"],
                               "n": PREDICT_N}, want=["chars", "text"])
     except StudentRaised as exc:
-        return _raised(name, 12, exc, repr(ref))
+        return not_checked(_why(exc), "predict")
     text = out.get("text")
     if out.get("chars") != case["chars"]:
-        return Check.failed(name, 12, expected=repr(ref), observed=repr(text),
-                            hint="Your DataReader numbers the characters differently from the given "
-                                 "code (sorted(set(data))); restore the given DataReader.")
+        return failed("predict", expected=expected, observed=repr(text),
+                      hint="Your DataReader numbers the characters differently from the given "
+                           "code (sorted(set(data))); restore the given DataReader.")
     if text == ref:
-        return Check.ok(name, 12, expected=repr(ref), observed=repr(text))
-    hint = None
-    if text is None:
-        hint = "predict returned None: return start followed by the sampled characters."
-    elif not isinstance(text, str):
+        return passed("predict", expected=expected, observed=repr(text))
+    hint = compare("predict", text, ref, hints={"missing": "predict returned None: return start followed by the "
+                                                           "sampled characters."},
+                   mistakes={f"Likely mistake: {why}": _reference_predict(ctx, case, mistake)
+                             for mistake, why in PREDICT_MISTAKES.items()}).hint
+    if hint is None and not isinstance(text, str) and text is not None:
         hint = f"predict must return a str, not {type(text).__name__}."
-    else:
-        for mistake, why in PREDICT_MISTAKES.items():
-            if text == _reference_predict(ctx, case, mistake):
-                hint = f"Likely mistake: {why}"
-                break
-        if hint is None and len(text) != len(ref):
-            hint = f"Expected len(start) + n = {len(ref)} characters, got {len(text)}."
-    return Check.failed(name, 12, expected=repr(ref), observed=repr(text)[:200], hint=hint)
+    elif hint is None and isinstance(text, str) and len(text) != len(ref):
+        hint = f"Expected len(start) + n = {len(ref)} characters, got {len(text)}."
+    return failed("predict", expected=expected, observed=repr(text)[:200], hint=hint)
+
 
 
 # ============================================================================ q2 data
@@ -981,16 +931,16 @@ def _map_init(student: list, reference: list) -> list | None:
 TRAIN_PROBE = """
 torch.manual_seed(seed)
 model = RNN(1, hidden_size, num_layers, 1)
-init = parameters_of(model)
+init = std.parameters(model)
 train_loader, val_loader = loaders(Xtr, ytr, Xva, yva, batch_size, seed, watch=(model, Xva))
 returned = train(model, train_loader, val_loader, epochs, learning_rate)
-if isinstance(returned, (tuple, list)) and len(returned) == 2:
-    histories = [as_floats(returned[0]), as_floats(returned[1])]
-else:
-    histories = as_floats(returned) if returned is not None else None
+returned_kind = std.kind(returned) + (f" of length {len(returned)}" if isinstance(returned, (tuple, list)) else "")
+pair = isinstance(returned, (tuple, list)) and len(returned) == 2
+val_history = std.floats(returned[1]) if pair else None
+val_kind = std.kind(returned[1]) if pair else None
 recorded = list(val_loader.recorded)
 final = predictions(model, Xva)
-last = parameters_of(model)
+last = std.parameters(model)
 """
 
 
@@ -1006,49 +956,51 @@ def _mse(pred: Any, y: np.ndarray) -> float | str:
     return float(np.mean(err ** 2))
 
 
-@item("training-loop")
-def training_loop(ctx) -> list[Check]:
+@item("training-loop", checks={
+    "history": ("validation-loss history within the band around the reference's", 13),
+    "reported": ("reported validation loss = mean MSE over all validation samples", 4),
+    "best": ("on return, model holds the best-validation epoch's weights", 8),
+})
+def training_loop(ctx):
     tol = ctx.tol("training-loop")
     data = _q2_data(ctx)
     ctx.note(f"q2 data: {data['source']}")
     chosen = _q2_seed(ctx, data)
     run = ctx.run("q2")
     E = int(tol["epochs"])
-    names = ("validation-loss history within the band around the reference's",
-             "reported validation loss = mean MSE over all validation samples",
-             "on return, model holds the best-validation epoch's weights")
-    points = (tol["history_points"], tol["reported_points"], tol["best_points"])
     bind = {"seed": chosen["seed"], "hidden_size": int(tol["hidden_size"]), "num_layers": int(tol["num_layers"]),
             "batch_size": int(tol["batch_size"]), "epochs": E, "learning_rate": float(tol["learning_rate"]),
             "Xtr": data["train"][0], "ytr": data["train"][1], "Xva": data["val"][0], "yva": data["val"][1]}
     try:
-        out = run.probe(q2_code(TRAIN_PROBE), bind=bind, want=["init", "histories", "recorded", "final", "last"],
-                        timeout=float(tol["probe_timeout"]))
+        out = run.probe(q2_code(TRAIN_PROBE), bind=bind, timeout=float(tol["probe_timeout"]),
+                        want=["init", "returned_kind", "val_history", "val_kind", "recorded", "final", "last"])
     except StudentRaised as exc:
-        return [_raised(n, p, exc, "train() to finish") for n, p in zip(names, points)]
+        yield not_checked(_why(exc))
+        return
 
     # every MSE below is the grader's, from the model's raw predictions after each epoch
     yva = data["val"][1]
     seen = [_mse(p, yva) for p in (out.get("recorded") or [])]
     measured = [m for m in seen if isinstance(m, float)]
     problems = [m for m in seen if isinstance(m, str)]
-    val = _val_history(out.get("histories"), E)
-    init, last = out.get("init"), out.get("last")
-    return [_history_check(ctx, names[0], points[0], val, measured, init, last, chosen, data, tol),
-            _reported_check(names[1], points[1], val, measured, problems, E, tol),
-            _best_check(names[2], points[2], _mse(out.get("final"), yva), measured, E, float(tol["best_rtol"]))]
+    val = _val_history(out, E)
+    yield _history_verdict(ctx, val, measured, out.get("init"), out.get("last"), chosen, data, tol)
+    yield _reported_verdict(val, measured, problems, E, tol)
+    yield _best_verdict(_mse(out.get("final"), yva), measured, E, float(tol["best_rtol"]))
 
 
-def _val_history(histories: Any, E: int) -> list[float] | str:
-    if not isinstance(histories, list) or len(histories) != 2:
-        return ("train returned None: return (train_loss_history, val_loss_history)" if histories is None
-                else f"train returned {str(histories)[:100]}, expected (train_loss_history, val_loss_history)")
-    val = histories[1]
-    if isinstance(val, str):
-        return f"val_loss_history is not a list of numbers: {val}"
+def _val_history(out: dict, E: int) -> list[float] | str:
+    """The returned validation history, or why it is not one (shown to the student)."""
+    kind, val = out.get("val_kind"), out.get("val_history")
+    if kind is None:
+        returned = out.get("returned_kind")
+        return ("train returned None: return (train_loss_history, val_loss_history)" if returned == "NoneType"
+                else f"train returned a {returned}, expected (train_loss_history, val_loss_history)")
+    if not isinstance(val, list):
+        return f"val_loss_history (a {kind}) is not a sequence of numbers"
     if len(val) != E:
         return f"val_loss_history has {len(val)} values for {E} epochs (one validation pass per epoch)"
-    if not all(math.isfinite(v) for v in val):
+    if not all(isinstance(v, float) and math.isfinite(v) for v in val):
         return f"val_loss_history has non-finite values: {val}"
     return val
 
@@ -1069,9 +1021,9 @@ def _trained(init: Any, last: Any) -> str | None:
     return None
 
 
-def _history_check(ctx, name, points, val, measured, init, last, chosen, data, tol) -> Check:
+def _history_verdict(ctx, val, measured, init, last, chosen, data, tol):
     if isinstance(val, str):
-        return Check.failed(name, points, expected="a list of one validation MSE per epoch", observed=val)
+        return failed("history", expected="a list of one validation MSE per epoch", observed=val)
     mapped = _map_init(init, chosen["init"])
     if mapped is None:
         # the band needs evidence of training that the grader can see: parameters that changed,
@@ -1081,9 +1033,9 @@ def _history_check(ctx, name, points, val, measured, init, last, chosen, data, t
                             any(abs(v - m) > float(tol["reported_rtol"]) * m for v, m in zip(val, measured))):
             why = "the reported history is not the validation MSE of the model after each epoch"
         if why is not None:
-            return Check.failed(name, points, expected="a trained model whose validation MSE is in the band",
-                                observed=why, hint=_training_hint(val, chosen["val"]) if measured else
-                                "Build the RNN in __init__ and train it with Adam on the MSE loss.")
+            return failed("history", expected="a trained model whose validation MSE is in the band",
+                          observed=why, hint=_training_hint(val, chosen["val"]) if measured else
+                          "Build the RNN in __init__ and train it with Adam on the MSE loss.")
         # Not the handout's architecture: the training cannot be replayed weight for weight,
         # so only the wide band applies (the best validation loss, across initialisations).
         ref = chosen["val"]
@@ -1091,16 +1043,16 @@ def _history_check(ctx, name, points, val, measured, init, last, chosen, data, t
         lo, hi = min(ref) / f, min(ref) * f
         expected = (f"best validation MSE within [{lo:.5f}, {hi:.5f}] (reference {min(ref):.5f}, x/{f:g}; "
                     f"your model is not nn.RNN + nn.Linear, so it cannot be replayed exactly)")
-        ok = lo <= min(val) <= hi
-        make = Check.ok if ok else Check.failed
-        kwargs = {} if ok else {"hint": _training_hint(val, ref)}
-        return make(name, points, expected=expected, observed=f"best {min(val):.5f}, history {_history_text(val)}",
-                    **kwargs)
+        observed = f"best {min(val):.5f}, history {_history_text(val)}"
+        if lo <= min(val) <= hi:
+            return passed("history", expected=expected, observed=observed)
+        return failed("history", expected=expected, observed=observed, hint=_training_hint(val, ref))
     same = all(np.array_equal(np.asarray(a[1]), b[1]) for a, b in zip(mapped, chosen["init"]))
     if same:
         ref = chosen["val"]
     else:
-        key = hashlib.sha256(b"".join(np.ascontiguousarray(v, dtype=np.float32).tobytes() for _, v in mapped)).hexdigest()
+        weights = b"".join(np.ascontiguousarray(v, dtype=np.float32).tobytes() for _, v in mapped)
+        key = hashlib.sha256(weights).hexdigest()
         ref = ctx.memo(("cs240-week8", "q2-replay", key),
                        lambda: _reference_history(ctx, data, chosen["seed"], mapped))
     rtol = float(tol["replay_rtol"])
@@ -1108,13 +1060,13 @@ def _history_check(ctx, name, points, val, measured, init, last, chosen, data, t
     expected = (f"{_history_text(ref)} (reference train() from your model's initial weights, "
                 f"same batches; each epoch within {rtol:.1%})")
     if worst <= rtol:
-        return Check.ok(name, points, expected=expected, observed=_history_text(val))
+        return passed("history", expected=expected, observed=_history_text(val))
     hint = _training_hint(val, ref)
     if len(measured) == len(ref) and all(abs(m - r) <= rtol * r for m, r in zip(measured, ref)):
         hint = ("Your training itself matches the reference (the grader's own measurements after each "
                 "epoch equal it), but the values you report are not the validation MSE: see the next check.")
-    return Check.failed(name, points, expected=expected,
-                        observed=f"{_history_text(val)} (off by up to {worst:.1%})", hint=hint)
+    return failed("history", expected=expected, observed=f"{_history_text(val)} (off by up to {worst:.1%})",
+                  hint=hint)
 
 
 def _training_hint(val: list[float], ref: list[float]) -> str:
@@ -1130,47 +1082,41 @@ def _training_hint(val: list[float], ref: list[float]) -> str:
             "val_loader per epoch, after that epoch's training.")
 
 
-def _reported_check(name, points, val, measured, problems, E, tol) -> Check:
+def _reported_verdict(val, measured, problems, E, tol):
     expected = "each value equal to the validation MSE the grader measures after that epoch"
     if isinstance(val, str):
-        return Check.failed(name, points, expected=expected, observed=val)
+        return failed("reported", expected=expected, observed=val)
     if problems:
-        return Check.failed(name, points, expected=expected, observed=problems[0],
-                            hint="Your model could not be evaluated on a batch of validation windows.")
+        return failed("reported", expected=expected, observed=problems[0],
+                      hint="Your model could not be evaluated on a batch of validation windows.")
     if not measured:
-        return Check.failed(name, points, expected=expected, observed="val_loader was never iterated",
-                            hint="Validate on the val_loader argument once per epoch.")
+        return failed("reported", expected=expected, observed="val_loader was never iterated",
+                      hint="Validate on the val_loader argument once per epoch.")
     if len(measured) != E:
-        return Check.failed(name, points, expected=expected,
-                            observed=f"{len(measured)} passes over val_loader in {E} epochs",
-                            hint="Iterate val_loader exactly once per epoch, after that epoch's training.")
-    rtol = float(tol["reported_rtol"])
-    worst = max(abs(v - m) / m for v, m in zip(val, measured))
-    if worst <= rtol:
-        return Check.ok(name, points, expected=expected, observed=_history_text(val))
-    ratios = [v / m for v, m in zip(val, measured)]
-    hint = "Average the squared errors over all validation samples (the MSE of the whole pass)."
+        return failed("reported", expected=expected, observed=f"{len(measured)} passes over val_loader in {E} epochs",
+                      hint="Iterate val_loader exactly once per epoch, after that epoch's training.")
     B, n_val = int(tol["batch_size"]), int(tol["val_batches"]) * int(tol["batch_size"])
-    if all(abs(r - n_val // B) < 0.01 * (n_val // B) for r in ratios):
-        hint = "You summed the batch losses without dividing by the number of batches."
-    elif all(abs(r - n_val) < 0.01 * n_val for r in ratios):
-        hint = "You reported the sum of squared errors; divide by the number of samples."
-    return Check.failed(name, points, expected=f"{_history_text(measured)} (measured)",
-                        observed=f"{_history_text(val)} (off by up to {worst:.1%})", hint=hint)
+    c = compare("val_loss_history", val, measured, rtol=float(tol["reported_rtol"]), atol=0.0, mistakes={
+        "You summed the batch losses without dividing by the number of batches.": [m * (n_val // B) for m in measured],
+        "You reported the sum of squared errors; divide by the number of samples.": [m * n_val for m in measured],
+    }, hints={"values": "Average the squared errors over all validation samples (the MSE of the whole pass)."})
+    if c.ok:
+        return passed("reported", expected=expected, observed=_history_text(val))
+    worst = max(abs(v - m) / m for v, m in zip(val, measured))
+    return failed("reported", expected=f"{_history_text(measured)} (measured)",
+                  observed=f"{_history_text(val)} (off by up to {worst:.1%})", hint=c.hint)
 
 
-def _best_check(name, points, final, measured, E, rtol: float) -> Check:
+def _best_verdict(final, measured, E, rtol: float):
     if not measured or len(measured) != E:
-        return Check.failed(name, points, expected="the weights of the best validation epoch",
-                            observed="not judged: the validation passes could not be followed "
-                                     "(see the check above)")
+        return not_checked("the validation passes could not be followed (see the check above)", "best")
     if not isinstance(final, float):
-        return Check.failed(name, points, expected="a model that can be evaluated", observed=str(final))
+        return failed("best", expected="a model that can be evaluated", observed=str(final))
     best = int(np.argmin(measured))
     expected = f"validation MSE {measured[best]:.6f} (epoch {best + 1} of {E}, the best)"
-    if abs(final - measured[best]) <= rtol * measured[best]:
-        return Check.ok(name, points, expected=expected, observed=f"{final:.6f}")
-    match = [e for e, m in enumerate(measured) if abs(final - m) <= rtol * m]
+    if close(final, measured[best], rtol=rtol, atol=0.0):
+        return passed("best", expected=expected, observed=f"{final:.6f}")
+    match = [e for e, m in enumerate(measured) if close(final, m, rtol=rtol, atol=0.0)]
     if match and match[-1] == E - 1:
         hint = ("The model keeps the LAST epoch's weights. Save a copy when the validation loss "
                 "improves (best = copy.deepcopy(model.state_dict())) and model.load_state_dict(best) "
@@ -1179,25 +1125,23 @@ def _best_check(name, points, final, measured, E, rtol: float) -> Check:
         hint = f"The model holds epoch {match[-1] + 1}'s weights, not the best epoch's."
     else:
         hint = "The returned model's weights match none of the epochs (trained further after restoring?)."
-    return Check.failed(name, points, expected=expected, observed=f"{final:.6f}", hint=hint)
+    return failed("best", expected=expected, observed=f"{final:.6f}", hint=hint)
 
 
 TEST_PROBE = """
 torch.manual_seed(seed)
 model = RNN(1, hidden_size, num_layers, 1)
 loader = plain_loader(Xte, yte, batch_size)
-value = as_float(test(model, loader))
+value = std.number(test(model, loader))
 pred = predictions(model, Xte)
 """
 
 
-@item("testing-loop")
-def testing_loop(ctx) -> list[Check]:
+@item("testing-loop", checks={"mse": ("test(model, test_loader) = mean MSE over all test samples", 5)})
+def testing_loop(ctx):
     tol, ttol = ctx.tol("training-loop"), ctx.tol("testing-loop")
     data = _q2_data(ctx)
     run = ctx.run("q2")
-    name = "test(model, test_loader) = mean MSE over all test samples"
-    points = ttol["points"]
     B = int(tol["batch_size"])
     Xte, yte = data["test"]
     bind = {"seed": int(np.random.default_rng([ctx.seed, 2409]).integers(2**31)),
@@ -1206,36 +1150,26 @@ def testing_loop(ctx) -> list[Check]:
     try:
         out = run.probe(q2_code(TEST_PROBE), bind=bind, want=["value", "pred"])
     except StudentRaised as exc:
-        return [_raised(name, points, exc, "a float")]
+        yield not_checked(_why(exc), "mse")
+        return
     value, pred = out.get("value"), out.get("pred")
     truth = _mse(pred, yte)  # the grader's own mean over the model's raw predictions
     if not isinstance(truth, float):
-        return [Check.failed(name, points, expected="a model that can be evaluated", observed=str(truth),
-                             hint="test() is judged on your RNN; its forward must map (B, L, 1) to (B, 1).")]
-    batches = [[_mse(pred.reshape(-1)[k:k + B], yte.reshape(-1)[k:k + B]), int(yte[k:k + B].size)]
-               for k in range(0, len(yte), B)]
+        yield failed("mse", expected="a model that can be evaluated", observed=str(truth),
+                     hint="test() is judged on your RNN; its forward must map (B, L, 1) to (B, 1).")
+        return
     expected = f"{truth:.6f} (measured by the grader on the same model and loader)"
     if not isinstance(value, float):
-        return [Check.failed(name, points, expected=expected, observed=str(value),
-                             hint="test must return the mean squared error as a number.")]
-    if math.isfinite(value) and abs(value - truth) <= float(ttol["rtol"]) * truth:
-        return [Check.ok(name, points, expected=expected, observed=f"{value:.6f}")]
-    return [Check.failed(name, points, expected=expected, observed=f"{value:.6f}",
-                         hint=_test_hint(value, truth, batches))]
-
-
-def _test_hint(value: float, truth: float, batches: list) -> str:
-    def near(a, b):
-        return abs(a - b) <= 1e-4 * max(abs(b), 1e-12)
-
-    if batches and near(value, batches[-1][0]):
-        return ("That is the loss of the LAST batch only: accumulate over every batch "
-                "(sum of squared errors / number of samples).")
-    if batches and near(value, sum(b[0] for b in batches)):
-        return "You summed the batch means without dividing by the number of batches."
-    n = sum(b[1] for b in batches)
-    if batches and near(value, truth * n):
-        return "That is the sum of squared errors; divide by the number of samples."
-    if near(value, math.sqrt(truth)):
-        return "That is the root of the MSE (RMSE); return the MSE itself."
-    return "Average the squared error over all samples of test_loader."
+        yield failed("mse", expected=expected, observed=str(value),
+                     hint="test must return the mean squared error as a number.")
+        return
+    batches = [_mse(pred.reshape(-1)[k:k + B], yte.reshape(-1)[k:k + B]) for k in range(0, len(yte), B)]
+    c = compare("test MSE", value, truth, rtol=float(ttol["rtol"]), atol=0.0, mistakes={
+        "That is the loss of the LAST batch only: accumulate over every batch "
+        "(sum of squared errors / number of samples).": batches[-1],
+        "You summed the batch means without dividing by the number of batches.": sum(batches),
+        "That is the sum of squared errors; divide by the number of samples.": truth * yte.size,
+        "That is the root of the MSE (RMSE); return the MSE itself.": math.sqrt(truth),
+    }, hints={"values": "Average the squared error over all samples of test_loader."})
+    yield passed("mse", expected=expected, observed=f"{value:.6f}") if c.ok else \
+        failed("mse", expected=expected, observed=f"{value:.6f}", hint=c.hint)

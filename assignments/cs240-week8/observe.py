@@ -4,9 +4,11 @@ reached or replaced them. No import statements: `np` and `torch` are the probe's
 The grader also executes this source itself, to build the same loaders for its replay.
 
 They drive the student's code on inputs the grader sends and return raw values only: what
-the student's functions returned, the student's parameters, the student's model's
-predictions. No expected value and no verdict: the grader computes every MSE and every
-comparison from these.
+the student's functions returned, the student's model's predictions. No expected value and
+no verdict: the grader computes every MSE and every comparison from these. Plain conversions
+(parameter listings, a returned history or test value as floats) are the engine's `std`
+probes (grader/std_probes.py): they only read what the student claims or what the grader
+cross-checks, so they need not travel with the probe.
 """
 
 PARAMS = ("Wax", "Waa", "Wya", "ba", "by")
@@ -134,25 +136,3 @@ def predictions(model, X):
         return f"forward raised {type(exc).__name__}: {exc}"[:300]
     finally:
         model.train(was_training)
-
-
-def parameters_of(model):
-    """[[name, array], ...] in registration order."""
-    return [[name, p.detach().cpu().numpy().copy()] for name, p in model.named_parameters()]
-
-
-def as_floats(values):
-    """A returned history as plain floats, or a text saying why it is not one."""
-    if values is None:
-        return "None"
-    try:
-        return [float(v) for v in values]
-    except Exception as exc:
-        return f"{type(values).__name__} ({type(exc).__name__}: {exc})"[:300]
-
-
-def as_float(value):
-    try:
-        return float(value)
-    except Exception as exc:
-        return f"{type(value).__name__} ({type(exc).__name__}: {exc})"[:300]
