@@ -399,25 +399,6 @@ def test_the_handout_cell_scores_nothing_with_the_error_shown():
     assert "name 'h_t' is not defined" in result[0].hint
 
 
-def test_gate_hints_read_the_usual_names():
-    hint = checks.gate_hint
-    assert [hint(n) for n in ("W_f", "U_i", "b_c", "b_o", "forget_gate.weight", "input_gate.bias",
-                              "W_xf", "Wf", "cell_gate.weight", "output.weight")] == \
-        ["f", "i", "g", "o", "f", "i", "f", "f", "g", "o"]
-    assert [hint(n) for n in ("x2h.weight", "gates.weight", "weight_ih", "W_input")] == [None] * 4
-
-
-def test_the_candidate_search_covers_every_gate_order():
-    layout = checks.recognise([["lin.weight", [16, 10]], ["lin.bias", [16]]], 6, 4)
-    candidates = layout.candidates()
-    assert layout.how == "none" and len(candidates) == 24 * 2  # 24 gate orders x 2 concatenation orders
-    assert candidates[0].order == ("i", "f", "g", "o") and candidates[0].cat == "xh"
-    # a fused weight with four b_* vectors: the biases' gates are searched apart
-    layout = checks.recognise([["W", [10, 16]], ["b_f", [4]], ["b_i", [4]], ["b_o", [4]], ["b_c", [4]]], 6, 4)
-    assert layout.how == "names" and layout.perm_is_bias_only and not layout.order_is_bias_only
-    assert isinstance(checks.recognise([["w", [5, 5]]], 6, 4), str)
-
-
 # =============================================================================== probes.py
 
 

@@ -24,21 +24,17 @@ only caps training and labels the run.
 from __future__ import annotations
 
 import ast
-import itertools
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from grader import cells
 from grader import data as data_mod
 from grader.checks import Check, StudentRaised, fmt, item
 
-GATES = ("i", "f", "g", "o")  # the reference's order; `g` is the candidate cell c~
-GATE_NAME = {"i": "input gate", "f": "forget gate", "g": "candidate cell", "o": "output gate"}
-GATE_EQ = {"i": "i_t = sigmoid(W_i h + U_i x + b_i)", "f": "f_t = sigmoid(W_f h + U_f x + b_f)",
-           "g": "c~_t = tanh(W_c h + U_c x + b_c)", "o": "o_t = sigmoid(W_o h + U_o x + b_o)"}
+GATE_NAME, GATE_EQ = cells.GATE_NAME, cells.EQUATION["lstm"]
 PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 SEQ_T, SEQ_B, STEP_B = 5, 3, 5
 GATE_SPREAD = 0.01  # least spread of a gate over the batch (random weights): a gate, not a constant
@@ -95,269 +91,8 @@ def _run(ctx):
 
 
 # =============================================================================== lstm-cell
-# Layout recognition: the student's parameters (name, shape) are matched to blocks of the
-# reference's per-gate weights Wx (H, I), Wh (H, H), b (H,). Each way of placing the blocks
-# ("candidate") is tried in the child; the one that explains the student's cell best is kept.
-
-
-@dataclass(frozen=True)
-class Piece:
-    name: str
-    shape: tuple
-    role: str  # "b" bias, "x" input weight, "h" hidden weight, "xh" weight on a concatenation
-    n: int  # gates held: 1 or 4
-    trans: bool | None  # stored (in, out) instead of (out, in); None: square, either way
-
-
-@dataclass(frozen=True)
-class Candidate:
-    singles: dict  # piece name -> gate (one-gate pieces)
-    order: tuple  # gate order of the fused (4H) pieces
-    cat: str  # "xh" or "hx": order of the concatenation
-    square_t: bool  # (H, H) pieces stored transposed
-    label: str  # how it reads in a report
-
-
-def _classify(name: str, shape: tuple, I: int, H: int) -> Piece | None:
-    dims = tuple(int(d) for d in shape)
-    if len(dims) == 1 or (len(dims) == 2 and 1 in dims and max(dims) in (H, 4 * H)):
-        n = max(dims) if dims else 0
-        return Piece(name, dims, "b", 1 if n == H else 4, False) if n in (H, 4 * H) else None
-    if len(dims) != 2:
-        return None
-    a, b = dims
-    for n, out in ((1, H), (4, 4 * H)):
-        for role, width in (("x", I), ("h", H), ("xh", I + H)):
-            if (a, b) == (out, width) and (a, b) == (width, out):
-                return Piece(name, dims, role, n, None)
-            if (a, b) == (out, width):
-                return Piece(name, dims, role, n, False)
-            if (a, b) == (width, out):
-                return Piece(name, dims, role, n, True)
-    return None
-
-
-_GATE_WORDS = {"f": {"f", "forget", "ft", "fg", "forgetgate"},
-               "i": {"i", "it", "ig", "inp", "ingate", "inputgate"},
-               "o": {"o", "ot", "og", "out", "output", "outgate", "outputgate"},
-               "g": {"c", "g", "ct", "gt", "cand", "candidate", "cell", "ctilde", "tilde", "cbar",
-                     "chat", "cc", "cellgate", "candidategate"}}
-
-
-def _gate_of_token(token: str, has_gate_word: bool) -> str | None:
-    if token == "input":
-        return "i" if has_gate_word else None
-    for gate, words in _GATE_WORDS.items():
-        if token in words:
-            return gate
-    if len(token) >= 2 and token[0] in "wub" and token[1:] != token:
-        return _gate_of_token(token[1:], has_gate_word)  # Wf, Uf, bf, Wxf
-    if len(token) == 2 and token[0] in "xh":
-        return _gate_of_token(token[1], has_gate_word)  # xf, hf
-    return None
-
-
-def gate_hint(name: str) -> str | None:
-    """The gate a name refers to (W_f, forget_gate.weight, b_i, W_xo ...), or None."""
-    tokens = [t.lower() for t in re.split(r"[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])", name) if t]
-    has_gate = any("gate" in t for t in tokens)
-    found = {g for g in (_gate_of_token(t, has_gate) for t in tokens
-                         if t not in ("weight", "bias", "gate", "gates", "w", "u", "b", "x", "h"))
-             if g is not None}
-    return found.pop() if len(found) == 1 else None
-
-
-def _valid_group(pieces: list[Piece]) -> bool:
-    xs = sum(p.role in ("x", "xh") for p in pieces)
-    hs = sum(p.role in ("h", "xh") for p in pieces)
-    return xs == 1 and hs == 1
-
-
-def _pair_by_names(xs: list[list[Piece]], hs: list[list[Piece]]) -> list[list[Piece]] | None:
-    """Input layers paired with hidden layers whose module names differ in exactly one
-    character (W_ii / W_hi, x_f / h_f, Wxo / Who), when that pairs all four one to one."""
-    def module(layer):
-        return layer[0].name.rsplit(".", 1)[0]
-
-    def one_apart(a: str, b: str) -> bool:
-        return len(a) == len(b) and sum(c != d for c, d in zip(a, b)) == 1
-
-    pairs, used = [], set()
-    for x in xs:
-        found = [h for h in hs if one_apart(module(x), module(h))]
-        if len(found) != 1:
-            return None
-        used.add(module(found[0]))
-        pairs.append(x + found[0])
-    return pairs if len(used) == 4 else None
-
-
-def _group_singles(singles: list[Piece], fused: list[Piece]
-                   ) -> tuple[list[list[Piece]], list[str | None], str] | None:
-    """Four groups of one-gate pieces (one per gate), the gate each group's names suggest,
-    and how they were grouped: by names, by module, or by order of definition. A group with
-    the fused (4H) pieces must give its gate one weight on x and one on h_prev."""
-    if not singles:
-        return [], [], "none"
-
-    def valid(groups: list[list[Piece]]) -> bool:
-        return len(groups) == 4 and all(_valid_group(gr + fused) for gr in groups)
-
-    hints = [gate_hint(p.name) for p in singles]
-    if all(hints) and len(set(hints)) == 4:
-        groups = [[p for p, h in zip(singles, hints) if h == g] for g in GATES]
-        if valid(groups):
-            return groups, list(GATES), "names"
-    prefixes: dict[str, list[Piece]] = {}
-    for p in singles:
-        prefixes.setdefault(p.name.rsplit(".", 1)[0] if "." in p.name else p.name, []).append(p)
-    if valid(list(prefixes.values())):
-        return list(prefixes.values()), [gate_hint(k) for k in prefixes], "modules"
-    # One layer per gate and side (eight nn.Linear, each with its bias, say W_ii, W_hi, W_if,
-    # ...): each bias stays with its own layer's weight; the k-th input layer pairs with the
-    # k-th hidden layer, in the order they were registered.
-    layers = list(prefixes.values())
-    if all(sum(p.role != "b" for p in layer) == 1 for layer in layers):
-        sides: dict[str, list[list[Piece]]] = {}
-        for layer in layers:
-            sides.setdefault(next(p.role for p in layer if p.role != "b"), []).append(layer)
-        if set(sides) == {"x", "h"} and len(sides["x"]) == len(sides["h"]) == 4:
-            groups = _pair_by_names(sides["x"], sides["h"]) or [sides["x"][k] + sides["h"][k] for k in range(4)]
-            if valid(groups):
-                hints = []
-                for gr in groups:
-                    found = {gate_hint(p.name.rsplit(".", 1)[0]) for p in gr} - {None}
-                    hints.append(found.pop() if len(found) == 1 else None)
-                return groups, hints, "layers"
-    by_role: dict[str, list[Piece]] = {}
-    for p in singles:
-        by_role.setdefault(p.role, []).append(p)
-    if all(len(v) in (4, 8) if k == "b" else len(v) == 4 for k, v in by_role.items()):
-        biases = by_role.pop("b", [])
-        groups = [[v[k] for v in by_role.values()] + biases[k::4] for k in range(4)]
-        if valid(groups):
-            return groups, [None] * 4, "order"
-    return None
-
-
-@dataclass
-class Layout:
-    """What recognise() found: the pieces, their grouping, and every choice still open."""
-
-    pieces: list
-    groups: list  # four lists of one-gate pieces (empty when every piece is fused)
-    how: str  # how the groups were formed: "names", "modules", "order" or "none"
-    perms: list  # gate of each group, most likely first
-    orders: list  # gate order of the fused pieces, most likely first
-    cats: list  # concatenation orders to try
-    squares: list  # (H, H) storage conventions to try
-
-    @property
-    def perm_is_bias_only(self) -> bool:
-        return bool(self.groups) and all(p.role == "b" for gr in self.groups for p in gr)
-
-    @property
-    def order_is_bias_only(self) -> bool:
-        fused = [p for p in self.pieces if p.n == 4]
-        return bool(fused) and all(p.role == "b" for p in fused)
-
-    def candidates(self, perms=None, orders=None) -> list[Candidate]:
-        out = []
-        for perm, order, cat, sq in itertools.product(perms or self.perms, orders or self.orders,
-                                                      self.cats, self.squares):
-            singles = {p.name: perm[k] for k, gr in enumerate(self.groups) for p in gr}
-            bits = []
-            if self.groups:
-                bits.append("gates " + ", ".join(
-                    f"{'/'.join(p.name for p in gr if p.role != 'b') or '/'.join(p.name for p in gr)}={perm[k]}"
-                    for k, gr in enumerate(self.groups)))
-            if any(p.n == 4 for p in self.pieces):
-                bits.append("fused rows in order " + "".join(order))
-            if len(self.cats) > 1:
-                bits.append(f"concatenation [{cat[0]}, {cat[1]}]")
-            if len(self.squares) > 1:
-                bits.append("square weights used as h @ W" if sq else "square weights used as W @ h")
-            out.append(Candidate(singles, order, cat, sq, "; ".join(bits)))
-        return out
-
-
-def recognise(params: list, I: int, H: int) -> Layout | str:
-    """The layout of the student's parameters, or a one-line reason it is unknown."""
-    pieces = []
-    for name, shape in params:
-        piece = _classify(name, tuple(shape), I, H)
-        if piece is None:
-            return f"parameter {name} has shape {tuple(shape)}, which is no LSTM weight for I={I}, H={H}"
-        pieces.append(piece)
-    if not pieces:
-        return "the cell has no parameters (use nn.Linear or nn.Parameter in __init__)"
-    singles = [p for p in pieces if p.n == 1]
-    fused = [p for p in pieces if p.n == 4]
-    grouped = _group_singles(singles, fused)
-    if grouped is None:
-        return "the one-gate weights could not be put into four gates"
-    groups, hinted, how = grouped
-    # every gate needs exactly one input and one hidden weight in all
-    for k in range(4):
-        part = (groups[k] if groups else []) + fused
-        if not _valid_group(part):
-            return "each gate needs exactly one weight on x and one on h_prev"
-    first = tuple(hinted) if groups and all(hinted) and len(set(hinted)) == 4 else GATES
-    perms = [first] + [p for p in itertools.permutations(GATES) if p != first] if groups else [GATES]
-    orders = [GATES] + [p for p in itertools.permutations(GATES) if p != GATES] if fused else [GATES]
-    cats = ["xh", "hx"] if any(p.role == "xh" for p in pieces) else ["xh"]
-    squares = [False, True] if any(p.trans is None for p in pieces) else [False]
-    return Layout(pieces, groups, how, perms, orders, cats, squares)
-
-
-def _block(piece: Piece, gate: str, blocks: dict, cat: str) -> np.ndarray:
-    """The reference block a one-gate slice of the piece holds (before any transposition)."""
-    Wx, Wh, _ = blocks[gate]
-    if piece.role == "x":
-        return Wx
-    if piece.role == "h":
-        return Wh
-    return np.concatenate([Wx, Wh] if cat == "xh" else [Wh, Wx], axis=1)
-
-
-def assemble(pieces: list[Piece], cand: Candidate, blocks: dict) -> tuple[dict, set]:
-    """The student's parameters holding `blocks` under candidate `cand`, and the gates the
-    layout gives no bias. The first bias piece of a gate gets b, any later one zeros."""
-    out, biased = {}, set()
-    for p in pieces:
-        gates = [cand.singles[p.name]] if p.n == 1 else list(cand.order)
-        if p.role == "b":
-            parts = []
-            for g in gates:
-                parts.append(np.zeros_like(blocks[g][2]) if g in biased else blocks[g][2])
-                biased.add(g)
-            value = np.concatenate(parts)
-        else:
-            value = np.concatenate([_block(p, g, blocks, cand.cat) for g in gates], axis=0)
-            transpose = p.trans if p.trans is not None else cand.square_t
-            value = value.T if transpose else value
-        out[p.name] = np.ascontiguousarray(value.reshape(p.shape), dtype=np.float32)
-    return out, set(GATES) - biased
-
-
-# -- inputs and reference values ---------------------------------------------------------
-
-
-def _blocks(rng: np.random.Generator, I: int, H: int) -> dict:
-    # scale 0.6: gates spread over (0.2, 0.8), far from saturation, so every gate matters
-    return {g: (rng.normal(0, 0.6, (H, I)).astype(np.float32), rng.normal(0, 0.6, (H, H)).astype(np.float32),
-                rng.normal(0, 0.6, (H,)).astype(np.float32)) for g in GATES}
-
-
-def _without_bias(blocks: dict, gates: set) -> dict:
-    return {g: (w, u, np.zeros_like(b) if g in gates else b) for g, (w, u, b) in blocks.items()}
-
-
-def _saturated_candidate(blocks: dict) -> dict:
-    """The candidate's weights zeroed and its bias +20: c~ = tanh(20) = 1, so the part of
-    c_t that does not depend on c_prev is i_t itself (isolates the input gate)."""
-    Wx, Wh, b = blocks["g"]
-    return dict(blocks, g=(np.zeros_like(Wx), np.zeros_like(Wh), np.full_like(b, 20.0)))
+# The layout recognition and the gate-by-gate comparison are the engine's (grader/cells.py);
+# this item drives the cell through observe.py and draws every verdict from raw outputs.
 
 
 def _close(a, b, rtol, atol) -> np.ndarray:
@@ -521,135 +256,10 @@ def _gradient_check(report: list, params: list) -> Check:
                     observed=f"{len(report)} parameter tensor(s), all with gradients")
 
 
-@dataclass
-class Verdict:
-    """What the reference comparison found for one candidate."""
-
-    gates: dict  # gate -> (ok, detail)
-    steps_ok: int  # leading time steps where h and c match
-    matches: int  # matching elements over the whole sequence
-    first: str | None  # description of the first divergence
-    error: str | None
-
-
-def _judge(k: int, out: dict, ref: dict, tol: dict, sat_possible: bool) -> Verdict:
-    rtol, atol, gate_atol = tol["rtol"], tol["atol"], tol["gate_atol"]
-    if out["errors"][k]:
-        return Verdict({g: (False, out["errors"][k]) for g in GATES}, 0, 0, out["errors"][k], out["errors"][k])
-    x_c = ref["c_prev"]
-    ca, cb = out["a_c"][k, 0], out["b_c"][k, 0]
-    ha = out["a_h"][k, 0]
-    gv = ref["gates"]
-    slope = (ca - cb) / (x_c[0] - x_c[1])
-    intercept = ca - slope * x_c[0]
-    gates = {}
-    ok_f = _close(slope, gv["f"], 0, gate_atol)
-    gates["f"] = (bool(ok_f.all()), f"slope of c_t in c_prev {fmt(slope)}, expected f_t = {fmt(gv['f'])}")
-    ig = gv["i"] * gv["g"]
-    ok_ig = bool(_close(intercept, ig, 0, gate_atol).all())
-    if sat_possible:
-        sa, sb = out["sa_c"][k, 0], out["sb_c"][k, 0]
-        s_slope = (sa - sb) / (x_c[0] - x_c[1])
-        s_int = sa - s_slope * x_c[0]
-        ok_i = bool(_close(s_int, gv["i"], 0, gate_atol).all())
-        gates["i"] = (ok_i, f"with c~ held at 1: c_t - f_t c_prev = {fmt(s_int)}, expected i_t = {fmt(gv['i'])}")
-        gates["g"] = (ok_i and ok_ig, f"c_t - f_t c_prev = {fmt(intercept)}, expected i_t * c~_t = {fmt(ig)}"
-                      + ("" if ok_i else " (not separable from the input gate, which differs)"))
-    else:
-        text = f"c_t - f_t c_prev = {fmt(intercept)}, expected i_t * c~_t = {fmt(ig)} (no bias on c~: " \
-               f"the input gate and the candidate are checked together)"
-        gates["i"] = gates["g"] = (ok_ig, text)
-    want_h = gv["o"] * np.tanh(ca.astype(np.float64))
-    gates["o"] = (bool(_close(ha, want_h, 0, gate_atol).all()),
-                  f"h_t {fmt(ha)}, expected o_t * tanh(c_t) = {fmt(want_h.astype(np.float32))}")
-    hs, cs = out["seq_h"][k], out["seq_c"][k]
-    steps_ok, first = 0, None
-    for t in range(hs.shape[0]):
-        ok_h = _close(hs[t], ref["seq_h"][t], rtol, atol)
-        ok_c = _close(cs[t], ref["seq_c"][t], rtol, atol)
-        if ok_h.all() and ok_c.all():
-            steps_ok += 1
-            continue
-        parts = []
-        for nm, ok, got, want in (("c_t", ok_c, cs[t], ref["seq_c"][t]), ("h_t", ok_h, hs[t], ref["seq_h"][t])):
-            if not ok.all():
-                parts.append(f"{nm} differs by up to {np.nanmax(np.abs(got - want)) if np.isfinite(got).any() else float('nan'):.3g}")
-            else:
-                parts.append(f"{nm} matches")
-        first = f"time step {t + 1} of {hs.shape[0]}: " + ", ".join(parts)
-        break
-    matches = int(_close(hs, ref["seq_h"], rtol, atol).sum() + _close(cs, ref["seq_c"], rtol, atol).sum())
-    return Verdict(gates, steps_ok, matches, first, None)
-
-
-def _reference_values(ctx, blocks: dict, no_bias: set, xs, h0, c0, x1, h1, c_prev) -> dict:
-    ref = ctx.reference
-    b = _without_bias(blocks, no_bias)
-    seq_h, seq_c = ref.lstm_sequence(xs, h0, c0, b)
-    return {"seq_h": seq_h, "seq_c": seq_c, "gates": ref.gate_values(x1, h1, b), "c_prev": c_prev}
-
-
-def _search(ctx, run, layout: Layout, candidates: list[Candidate], blocks: dict, inputs: dict,
-            tol: dict) -> tuple[frozenset, Candidate, Verdict]:
-    """Runs every candidate in the child; returns the one that explains the cell best (all
-    steps equal, then most gates right, then longest matching prefix), with its verdict and
-    the gates it leaves without a bias."""
-    candidates = candidates[:int(ctx.spec.options.get("max_candidates", 2400))]
-    full_sets, sat_sets, missing = [], [], []
-    for cand in candidates:
-        full, no_bias = assemble(layout.pieces, cand, blocks)
-        sat, _ = assemble(layout.pieces, cand, _saturated_candidate(_without_bias(blocks, no_bias)))
-        full_sets.append(full)
-        sat_sets.append(sat)
-        missing.append(frozenset(no_bias))
-
-    def stack(sets):
-        return {n: np.stack([s[n] for s in sets]) for n in sets[0]}
-
-    i = inputs
-    sequences = {"seq": ["full", i["xs"], i["h0"], i["c0"]], "a": ["full", i["x1"], i["h1"], i["ca"]],
-                 "b": ["full", i["x1"], i["h1"], i["cb"]], "sa": ["sat", i["x1"], i["h1"], i["ca"]],
-                 "sb": ["sat", i["x1"], i["h1"], i["cb"]]}
-    out = run.probe(observe("out = run_candidates(child.ns, I, H, sets, sequences)"),
-                    bind={"I": i["x1"].shape[2], "H": i["h1"].shape[1],
-                          "sets": {"full": stack(full_sets), "sat": stack(sat_sets)},
-                          "sequences": sequences}, want=["out"], timeout=120)["out"]
-    refs: dict = {}
-    best = None
-    for k, cand in enumerate(candidates):
-        if missing[k] not in refs:
-            refs[missing[k]] = _reference_values(ctx, blocks, set(missing[k]), i["xs"], i["h0"], i["c0"],
-                                                 i["x1"][0], i["h1"], (i["ca"], i["cb"]))
-        verdict = _judge(k, out, refs[missing[k]], tol, "g" not in missing[k])
-        key = (verdict.steps_ok == SEQ_T, sum(ok for ok, _ in verdict.gates.values()), verdict.steps_ok,
-               verdict.matches, -k)
-        if best is None or key > best[0]:
-            best = (key, k, verdict)
-    _, k, verdict = best
-    return missing[k], candidates[k], verdict
-
-
-def _staged_candidates(ctx, run, layout: Layout, blocks: dict, inputs: dict, tol: dict) -> list[Candidate]:
-    """Candidates for the final search. Choices that only move biases (the gate of each b_*
-    vector beside a fused weight, say) are searched after the weights' placement is found
-    with every bias zero: 48 + 24 runs instead of 48 x 24."""
-    perm_b, order_b = layout.perm_is_bias_only, layout.order_is_bias_only
-    if not (perm_b or order_b):
-        return layout.candidates()
-    stage = layout.candidates(perms=layout.perms[:1] if perm_b else None,
-                              orders=layout.orders[:1] if order_b else None)
-    _, best, _ = _search(ctx, run, layout, stage, _without_bias(blocks, set(GATES)), inputs, tol)
-    perms = layout.perms if perm_b or not layout.groups else \
-        [tuple(best.singles[gr[0].name] for gr in layout.groups)]
-    orders = layout.orders if order_b else [best.order]
-    return [c for c in layout.candidates(perms=perms, orders=orders)
-            if c.cat == best.cat and c.square_t == best.square_t]
-
-
 def _layout_checks(ctx, run, info: dict, tol: dict) -> tuple[list[Check], dict]:
     """Reference weights in the student's layout: four gate checks (2 each) and the sequence (4)."""
     I, H = info["I"], info["H"]
-    found = recognise(info["params"], I, H) if I != H else (
+    found = cells.recognise(info["params"], I, H, "lstm") if I != H else (
         f"the cell runs only with input_size == hidden_size (tried other sizes first: "
         f"{(info.get('errors') or ['?'])[0]}), so its input and hidden weights cannot be told apart")
     names = [f"{GATE_NAME[g]} ({GATE_EQ[g]})" for g in ("f", "i", "g", "o")]
@@ -662,7 +272,7 @@ def _layout_checks(ctx, run, info: dict, tol: dict) -> tuple[list[Check], dict]:
         return [Check.failed(n, 2, observed="not checked", hint=why) for n in names] + \
             [Check.failed(seq_name, 4, observed="not checked", hint=why)], {}
     rng = ctx.rng
-    blocks = _blocks(rng, I, H)
+    blocks = cells.draw_blocks(rng, "lstm", I, H)
     inputs = {"xs": rng.normal(0, 1, (SEQ_T, SEQ_B, I)).astype(np.float32),
               "h0": rng.normal(0, 0.5, (SEQ_B, H)).astype(np.float32),
               "c0": rng.normal(0, 1, (SEQ_B, H)).astype(np.float32),
@@ -672,10 +282,15 @@ def _layout_checks(ctx, run, info: dict, tol: dict) -> tuple[list[Check], dict]:
     ca = rng.normal(0, 1, (STEP_B, H)).astype(np.float32)
     cb = ca + rng.choice([-1, 1], ca.shape) * rng.uniform(0.5, 1.5, ca.shape)
     inputs["ca"], inputs["cb"] = ca, cb.astype(np.float32)
-    candidates = _staged_candidates(ctx, run, found, blocks, inputs, tol)
-    missing_of, cand, verdict = _search(ctx, run, found, candidates, blocks, inputs, tol)
+
+    def run_sets(sets, sequences):
+        return run.probe(observe("out = run_candidates(child.ns, I, H, sets, sequences)"),
+                         bind={"I": I, "H": H, "sets": sets, "sequences": sequences}, want=["out"], timeout=120)["out"]
+
+    missing_of, cand, verdict = cells.staged_search_lstm(
+        found, blocks, inputs, tol, run_sets, max_candidates=int(ctx.spec.options.get("max_candidates", 2400)))
     pieces, how = found.pieces, found.how
-    layout = _layout_words(pieces, how)
+    layout = found.words()
     checks = []
     for g, title in zip(("f", "i", "g", "o"), names):
         ok, detail = verdict.gates[g]
@@ -683,7 +298,7 @@ def _layout_checks(ctx, run, info: dict, tol: dict) -> tuple[list[Check], dict]:
             checks.append(Check.ok(title, 2, expected=GATE_EQ[g], observed=f"matches ({layout})"))
         else:
             checks.append(Check.failed(title, 2, expected=GATE_EQ[g], observed=detail,
-                                       hint=_gate_hint(g, verdict)))
+                                       hint=cells.lstm_gate_hint(g, verdict)))
     no_bias = sorted(missing_of)
     wrong = [GATE_NAME[g] for g in ("f", "i", "g", "o") if not verdict.gates[g][0]]
     if verdict.steps_ok == SEQ_T and not no_bias:
@@ -700,41 +315,8 @@ def _layout_checks(ctx, run, info: dict, tol: dict) -> tuple[list[Check], dict]:
             observed += f"; the gate(s) that differ: {', '.join(wrong)}"
         checks.append(Check.failed(seq_name, 4, expected="the reference's h_t, c_t at every step",
                                    observed=observed + f" (closest layout: {layout}; {cand.label})",
-                                   hint=_sequence_hint(verdict, wrong)))
+                                   hint=cells.sequence_hint(verdict, wrong)))
     return checks, {"candidate": cand, "how": how, "matched": verdict.steps_ok == SEQ_T, "pieces": pieces}
-
-
-def _layout_words(pieces: list[Piece], how: str) -> str:
-    kinds = sorted({f"{p.role}{p.n}" for p in pieces if p.role != "b"})
-    words = {("xh1",): "four weights on the concatenation [x, h]", ("xh4",): "one fused weight on [x, h] to 4H",
-             ("h4", "x4"): "fused input and hidden weights (x2h/h2h)",
-             ("h1", "x1"): "separate input and hidden weights per gate (W_*/U_*)"}
-    return words.get(tuple(kinds), "layout " + "+".join(kinds)) + (f", gates by {how}" if how not in ("none",) else "")
-
-
-def _gate_hint(g: str, verdict: Verdict) -> str:
-    if verdict.error:
-        return "the cell raised with these weights loaded: " + verdict.error
-    act = "tanh" if g == "g" else "sigmoid"
-    return {
-        "f": "f_t must be sigmoid(W_f h_prev + U_f x + b_f) and multiply c_prev: check its activation, "
-             "its weights (x vs h_prev, transposed?) and that c_prev (not c~) is what it multiplies",
-        "i": "i_t must be sigmoid(W_i h_prev + U_i x + b_i) and multiply c~: check its activation and weights",
-        "g": "c~_t must be tanh(W_c h_prev + U_c x + b_c): check its activation (tanh, not sigmoid) and weights",
-        "o": "o_t must be sigmoid(W_o h_prev + U_o x + b_o) and h_t = o_t * tanh(c_t): check the output "
-             "gate's activation (sigmoid, not tanh) and that it uses h_prev and x",
-    }[g] + f" (expected activation: {act})"
-
-
-def _sequence_hint(verdict: Verdict, wrong: list[str]) -> str:
-    if verdict.error:
-        return "the cell raised with the reference's weights loaded: " + verdict.error
-    if wrong:
-        return "fix the gate(s) named above; the sequence then matches step by step"
-    if verdict.steps_ok >= 1:
-        return ("one step matches but later ones do not: is h_prev (not h_t of the previous call) fed "
-                "back, or is some state kept inside the cell between calls?")
-    return "compare each line of forward with the six equations of the handout"
 
 
 # -- gate names ------------------------------------------------------------------------------
@@ -799,24 +381,24 @@ def _names_check(ctx, layout: dict) -> Check:
     factors, c_name = _c_prev_factors(ctx)
     evidence = []
     for ident, lineno in factors:
-        gate = gate_hint(ident) if ident else None
+        gate = cells.gate_hint(ident) if ident else None
         if gate is not None and gate != "f":
             evidence.append(f"line {lineno}: {c_name} is multiplied by `{ident}`, named like the {GATE_NAME[gate]}")
     cand = layout.get("candidate")
     if layout.get("matched") and layout.get("how") == "names" and cand is not None:
         swapped: dict[str, str] = {}  # module or parameter name -> the role it plays
         for p, g in cand.singles.items():
-            if gate_hint(p) not in (None, g):
+            if cells.gate_hint(p) not in (None, g):
                 swapped.setdefault(p.rsplit(".", 1)[0] if "." in p else p, g)
         for p, g in list(swapped.items())[:4]:
-            evidence.append(f"{p} is named for the {GATE_NAME[gate_hint(p)]} but acts as the {GATE_NAME[g]}")
+            evidence.append(f"{p} is named for the {GATE_NAME[cells.gate_hint(p)]} but acts as the {GATE_NAME[g]}")
     if evidence:
         return Check.failed(name, 2, expected="f_t * c_prev + i_t * c~_t, as in the handout",
                             observed="; ".join(evidence),
                             hint="the cell computes an LSTM all the same (every behavioural check above passes "
                                  "or fails on its own), but the names say the opposite of the roles: the gate "
                                  "that multiplies c_{t-1} is the forget gate; the one that scales c~_t is the input gate")
-    if any(gate_hint(i) == "f" for i, _ in factors if i):
+    if any(cells.gate_hint(i) == "f" for i, _ in factors if i):
         return Check.ok(name, 2, expected="f_t multiplies c_prev",
                         observed=", ".join(f"`{i}` * {c_name}" for i, _ in factors))
     if layout.get("matched"):
