@@ -186,7 +186,7 @@ def _group_singles(singles: list[Piece], fused: list[Piece], kind: str
     if not singles:
         return [], [], "none"
     if n == 1:
-        return ([singles], [gates[0]], "none") if _valid_group(singles + fused) else None
+        return [singles], [gates[0]], "none"  # one gate: recognise() says what it lacks
 
     def valid(groups: list[list[Piece]]) -> bool:
         return len(groups) == n and all(_valid_group(gr + fused) for gr in groups)
