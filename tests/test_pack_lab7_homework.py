@@ -34,7 +34,7 @@ probes = _module("lab7hw_probes_under_test", PACK_DIR / "probes.py")
 reference = _module("lab7hw_reference_under_test", ROOT / "reference" / "lab7_homework.py")
 observe = types.ModuleType("lab7hw_observe_under_test")
 observe.np, observe.torch = np, torch
-exec(compile((PACK_DIR / "observe.py").read_text(), str(PACK_DIR / "observe.py"), "exec"), observe.__dict__)
+exec(compile(checks.OBSERVE, str(PACK_DIR / "observe.py"), "exec"), observe.__dict__)
 
 
 # =============================================================================== in-process harness

@@ -40,7 +40,7 @@ SEQ_T, SEQ_B, STEP_B = 5, 3, 5
 GATE_SPREAD = 0.01  # least spread of a gate over the batch (random weights): a gate, not a constant
 # The observation helpers travel with every probe snippet (compiled fresh in the child after
 # the student's code ran): student code cannot have reached or patched them.
-OBSERVE = (Path(__file__).resolve().parent / "observe.py").read_text(encoding="utf-8")
+OBSERVE = cells.CHILD + (Path(__file__).resolve().parent / "observe.py").read_text(encoding="utf-8")
 
 
 def observe(code: str) -> str:
