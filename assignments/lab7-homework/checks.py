@@ -32,7 +32,8 @@ import numpy as np
 
 from grader import cells
 from grader import data as data_mod
-from grader.checks import Check, StudentRaised, fmt, item
+from grader.checks import (StudentRaised, close, compare, exception_text, failed, item, not_checked, partial,
+                           passed, tier)
 
 GATE_NAME, GATE_EQ = cells.GATE_NAME, cells.EQUATION["lstm"]
 PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
@@ -95,30 +96,19 @@ def _run(ctx):
 # this item drives the cell through observe.py and draws every verdict from raw outputs.
 
 
-def _close(a, b, rtol, atol) -> np.ndarray:
-    return np.isclose(np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=rtol, atol=atol)
-
-
 # -- the sub-checks ------------------------------------------------------------------------
 
 
-def _raised(exc: StudentRaised) -> str:
-    err = exc.error
-    return f"{err.type}: {err.message}" + (f" at {err.where}" if err.where else "") + \
-        (f" (`{err.line}`)" if err.line else "")
-
-
-def _shape_check(out: dict, B: int, H: int) -> Check:
-    name = "forward returns (h_t, c_t), each of shape (B, H)"
+def _shape_check(out: dict, B: int, H: int):
     for key in ("h", "c"):
         a = out[key][0]
         if not isinstance(a, np.ndarray) or a.shape != (B, H):
             got = a.shape if isinstance(a, np.ndarray) else type(a).__name__
-            return Check.failed(name, 2, expected=f"({B}, {H}) for batch {B}, hidden size {H}",
-                                observed=f"{key}_t has shape {got}",
-                                hint="keep the batch as the first dimension: x is (B, input_size), "
-                                     "h_prev and c_prev are (B, hidden_size)")
-    return Check.ok(name, 2, expected=f"({B}, {H})", observed=f"({B}, {H}) twice")
+            return failed("shape", expected=f"({B}, {H}) for batch {B}, hidden size {H}",
+                          observed=f"{key}_t has shape {got}",
+                          hint="keep the batch as the first dimension: x is (B, input_size), "
+                               "h_prev and c_prev are (B, hidden_size)")
+    return passed("shape", expected=f"({B}, {H})", observed=f"({B}, {H}) twice")
 
 
 def _shapes_ok(out: dict, B: int, H: int) -> bool:
@@ -127,47 +117,31 @@ def _shapes_ok(out: dict, B: int, H: int) -> bool:
 
 def _shape_words(out: dict) -> str:
     shapes = [tuple(getattr(a, "shape", ())) for a in (out["h"][0], out["c"][0])]
-    return f"not checked: (h_t, c_t) have shapes {shapes[0]} and {shapes[1]}, not (B, H)"
+    return f"(h_t, c_t) have shapes {shapes[0]} and {shapes[1]}, not (B, H)"
 
 
-def _zero_checks(out: dict, c_prev: np.ndarray, tol: dict) -> list[Check]:
+def _zero_checks(out: dict, c_prev: np.ndarray, tol: dict) -> list:
+    """Every parameter zero: each sigmoid gate is 0.5 and c~ = tanh(0) = 0, whatever the layout."""
     h, c = out["h"][0], out["c"][0]
-    rtol, atol = tol["rtol"], tol["atol"]
-    checks = []
-    name = "all parameters zero: c_t = 0.5 * c_prev (every sigmoid gate is 0.5, c~ = tanh(0) = 0)"
-    want = 0.5 * c_prev
-    if _close(c, want, rtol, atol).all():
-        checks.append(Check.ok(name, 2, expected="0.5 * c_prev",
-                               observed=f"equal (largest difference {np.abs(c - want).max():.2g})"))
-    else:
-        hint = "check the forget gate's activation (sigmoid, so f = 0.5 when its input is 0) and that c_t adds f_t * c_prev"
-        if _close(h, want, rtol, atol).all() and _close(c, 0.5 * np.tanh(0.5 * c_prev), rtol, atol).all():
-            hint = "forward seems to return (c_t, h_t): the handout returns h_t, c_t"
-        elif _close(c, 0, 0, atol).all():
-            hint = "c_t is 0: the forget gate is 0 at zero input (tanh instead of sigmoid?) or c_prev is not used"
-        elif _close(c, c_prev, rtol, atol).all():
-            hint = "c_t = c_prev: the forget gate is 1 at zero input (a gate without sigmoid?)"
-        checks.append(Check.failed(name, 2, expected=fmt(want), observed=fmt(c), hint=hint))
-    name = "all parameters zero: h_t = 0.5 * tanh(c_t) (output gate 0.5)"
-    want = 0.5 * np.tanh(c.astype(np.float64))
-    if _close(h, want, rtol, atol).all():
-        checks.append(Check.ok(name, 2, expected="0.5 * tanh(c_t)",
-                               observed=f"equal (largest difference {np.abs(h - want).max():.2g})"))
-    else:
-        hint = "h_t = o_t * tanh(c_t) with o_t = sigmoid(...)"
-        if _close(h, 0, 0, atol).all():
-            hint = "h_t is 0: the output gate gives 0 at zero input: tanh instead of sigmoid on the output gate?"
-        elif _close(h, 0.5 * c, rtol, atol).all():
-            hint = "h_t = 0.5 * c_t: tanh is missing on c_t (h_t = o_t * tanh(c_t))"
-        elif _close(h, 0.5 * np.tanh(c_prev.astype(np.float64)), rtol, atol).all():
-            hint = "h_t = o_t * tanh(c_prev): the new hidden state must use the NEW cell state, o_t * tanh(c_t)"
-        elif _close(h, 0.5 * c_prev, rtol, atol).all() or _close(h, c, rtol, atol).all():
-            hint = "forward seems to return (c_t, h_t): the handout returns h_t, c_t"
-        checks.append(Check.failed(name, 2, expected=fmt(want.astype(np.float32)), observed=fmt(h), hint=hint))
-    return checks
+    tol = {"rtol": tol["rtol"], "atol": tol["atol"], "check_dtype": False}
+    swapped = "forward seems to return (c_t, h_t): the handout returns h_t, c_t"
+    c_t = compare("c_t", c, 0.5 * c_prev, **tol, mistakes={
+        swapped: 0.5 * np.tanh(0.5 * c_prev),
+        "c_t is 0: the forget gate is 0 at zero input (tanh instead of sigmoid?) or c_prev is not used": 0 * c,
+        "c_t = c_prev: the forget gate is 1 at zero input (a gate without sigmoid?)": c_prev,
+    }, hints={"values": "check the forget gate's activation (sigmoid, so f = 0.5 when its input is 0) and that "
+                        "c_t adds f_t * c_prev"})
+    h_t = compare("h_t", h, 0.5 * np.tanh(c.astype(np.float64)), **tol, mistakes={
+        "h_t is 0: the output gate gives 0 at zero input: tanh instead of sigmoid on the output gate?": 0 * h,
+        "h_t = 0.5 * c_t: tanh is missing on c_t (h_t = o_t * tanh(c_t))": 0.5 * c,
+        "h_t = o_t * tanh(c_prev): the new hidden state must use the NEW cell state, o_t * tanh(c_t)":
+            0.5 * np.tanh(c_prev.astype(np.float64)),
+        swapped: 0.5 * c_prev,
+    }, hints={"values": "h_t = o_t * tanh(c_t) with o_t = sigmoid(...)"})
+    return [c_t.verdict("zero_c"), h_t.verdict("zero_h")]
 
 
-def _affine_checks(out: dict, cs: list[np.ndarray], tol: dict) -> list[Check]:
+def _affine_checks(out: dict, cs: list[np.ndarray], tol: dict) -> list:
     """c_t at three values of c_prev (same x, h, weights): affine in c_prev with slope in (0, 1);
     h_t / tanh(c_t) in (0, 1) and the same whatever c_prev."""
     gate_atol = tol["gate_atol"]
@@ -175,31 +149,29 @@ def _affine_checks(out: dict, cs: list[np.ndarray], tol: dict) -> list[Check]:
     slope1 = (ca - cb) / (cs[0] - cs[1])
     slope2 = (ca - cc) / (cs[0] - cs[2])
     checks = []
-    name = "c_t = f * c_prev + (a term without c_prev), 0 < f < 1"
-    affine = _close(slope1, slope2, 0, gate_atol).all()
+    affine = close(slope1, slope2, rtol=0, atol=gate_atol)
     inside = bool(np.all((slope1 > 0) & (slope1 < 1)))
     # the batch rows have different x and h_prev: a real forget gate differs between them
     moves = bool(np.nanmax(slope1.max(axis=0) - slope1.min(axis=0)) > GATE_SPREAD) if affine and inside else True
     if affine and inside and not moves:
-        checks.append(Check.failed(
-            name, 4, expected="f_t = sigmoid(W_f h_prev + U_f x + b_f): different for different x and h_prev",
+        checks.append(failed(
+            "affine", expected="f_t = sigmoid(W_f h_prev + U_f x + b_f): different for different x and h_prev",
             observed=f"slope f is the same ({float(np.nanmean(slope1)):.3f}) for every x and h_prev in the batch",
             hint="the forget gate must be computed from x and h_prev with the cell's weights"))
     elif affine and inside:
-        checks.append(Check.ok(name, 4, expected="the same slope f in (0, 1) at three values of c_prev",
-                               observed=f"slope f in [{slope1.min():.3f}, {slope1.max():.3f}]"))
+        checks.append(passed("affine", expected="the same slope f in (0, 1) at three values of c_prev",
+                             observed=f"slope f in [{slope1.min():.3f}, {slope1.max():.3f}]"))
     elif not affine:
-        checks.append(Check.failed(
-            name, 4, expected="c_t changes linearly with c_prev (one slope f per unit)",
+        checks.append(failed(
+            "affine", expected="c_t changes linearly with c_prev (one slope f per unit)",
             observed=f"slopes between c_prev values differ by up to {np.abs(slope1 - slope2).max():.3g}",
             hint="c_prev should enter c_t only as f_t * c_prev: is c_prev passed through tanh, "
                  "concatenated into the gates, or multiplied by a gate computed from c_prev?"))
     else:
-        checks.append(Check.failed(
-            name, 4, expected="slope f (the forget gate) strictly between 0 and 1",
+        checks.append(failed(
+            "affine", expected="slope f (the forget gate) strictly between 0 and 1",
             observed=f"slope f in [{slope1.min():.3f}, {slope1.max():.3f}]",
             hint="the forget gate must be a sigmoid (tanh or no activation gives values outside (0, 1))"))
-    name = "h_t / tanh(c_t) (the output gate) is in (0, 1) and does not depend on c_prev"
     ratios = []
     for h, c in ((ha, ca), (hb, cb), (hc, cc)):
         t = np.tanh(c.astype(np.float64))
@@ -207,39 +179,38 @@ def _affine_checks(out: dict, cs: list[np.ndarray], tol: dict) -> list[Check]:
     r = np.stack(ratios)
     spread = np.nanmax(np.abs(r - r[0]))
     if np.all(np.isnan(r)):
-        checks.append(Check.failed(name, 4, expected="h_t = o_t * tanh(c_t)", observed="tanh(c_t) is always ~0"))
+        checks.append(failed("ratio", expected="h_t = o_t * tanh(c_t)", observed="tanh(c_t) is always ~0"))
     elif spread <= gate_atol and np.nanmin(r) > 0 and np.nanmax(r) < 1 and \
             not np.nanmax(np.nanmax(r[0], axis=0) - np.nanmin(r[0], axis=0)) > GATE_SPREAD:
-        checks.append(Check.failed(
-            name, 4, expected="o_t = sigmoid(W_o h_prev + U_o x + b_o): different for different x and h_prev",
+        checks.append(failed(
+            "ratio", expected="o_t = sigmoid(W_o h_prev + U_o x + b_o): different for different x and h_prev",
             observed=f"h_t / tanh(c_t) is the same ({float(np.nanmean(r)):.3f}) for every x and h_prev in the batch",
             hint="the output gate must be computed from x and h_prev with the cell's weights"))
     elif spread <= gate_atol and np.nanmin(r) > 0 and np.nanmax(r) < 1:
-        checks.append(Check.ok(name, 4, expected="a ratio in (0, 1), the same at three values of c_prev",
-                               observed=f"ratio in [{np.nanmin(r):.3f}, {np.nanmax(r):.3f}]"))
+        checks.append(passed("ratio", expected="a ratio in (0, 1), the same at three values of c_prev",
+                             observed=f"ratio in [{np.nanmin(r):.3f}, {np.nanmax(r):.3f}]"))
     elif spread > gate_atol:
-        checks.append(Check.failed(
-            name, 4, expected="h_t / tanh(c_t) independent of c_prev (it is o_t)",
+        checks.append(failed(
+            "ratio", expected="h_t / tanh(c_t) independent of c_prev (it is o_t)",
             observed=f"the ratio changes by up to {spread:.3g} when only c_prev changes",
             hint="h_t must be o_t * tanh(c_t): is tanh missing on c_t, or is o_t computed from c_t / c_prev?"))
     else:
-        checks.append(Check.failed(
-            name, 4, expected="o_t = h_t / tanh(c_t) strictly between 0 and 1",
+        checks.append(failed(
+            "ratio", expected="o_t = h_t / tanh(c_t) strictly between 0 and 1",
             observed=f"ratio in [{np.nanmin(r):.3f}, {np.nanmax(r):.3f}]",
             hint="the output gate must be a sigmoid: tanh gives negative values, no activation any value"))
     return checks
 
 
-def _gradient_check(report: list, params: list) -> Check:
+def _gradient_check(report: list, params: list):
     """report: [name, gradient array or None] per parameter, as the child found them after one
     backward pass; every verdict (present, finite, non-zero) is drawn here."""
-    name = "gradients reach every parameter"
     if not params:
-        return Check.failed(name, 2, expected="at least one parameter", observed="the cell has no parameters",
+        return failed("gradients", expected="at least one parameter", observed="the cell has no parameters",
                             hint="create the weights in __init__ as nn.Linear or nn.Parameter so "
                                  "model.parameters() (and the optimizer) see them")
     if not isinstance(report, list) or len(report) != len(params):
-        return Check.failed(name, 2, expected=f"{len(params)} gradients",
+        return failed("gradients", expected=f"{len(params)} gradients",
                             observed=f"{len(report) if isinstance(report, list) else type(report).__name__}")
     dead = []
     for (pname, shape), entry in zip(params, report):
@@ -248,29 +219,26 @@ def _gradient_check(report: list, params: list) -> Check:
                 or not np.any(grad != 0):
             dead.append(pname)
     if dead:
-        return Check.failed(name, 2, expected="a non-zero gradient for every parameter",
+        return failed("gradients", expected="a non-zero gradient for every parameter",
                             observed="no gradient for " + ", ".join(dead),
                             hint="a parameter that is never used in forward, or used through .data, "
                                  ".detach(), .item() or numpy, gets no gradient and never trains")
-    return Check.ok(name, 2, expected="a non-zero gradient for every parameter",
+    return passed("gradients", expected="a non-zero gradient for every parameter",
                     observed=f"{len(report)} parameter tensor(s), all with gradients")
 
 
-def _layout_checks(ctx, run, info: dict, tol: dict) -> tuple[list[Check], dict]:
-    """Reference weights in the student's layout: four gate checks (2 each) and the sequence (4)."""
+def _layout_checks(ctx, run, info: dict, tol: dict) -> tuple[list, dict]:
+    """Reference weights in the student's layout: four gate checks (f, i, g, o) and the sequence."""
     I, H = info["I"], info["H"]
     found = cells.recognise(info["params"], I, H, "lstm") if I != H else (
         f"the cell runs only with input_size == hidden_size (tried other sizes first: "
         f"{(info.get('errors') or ['?'])[0]}), so its input and hidden weights cannot be told apart")
-    names = [f"{GATE_NAME[g]} ({GATE_EQ[g]})" for g in ("f", "i", "g", "o")]
-    seq_name = f"reference weights in your layout: h_t and c_t equal over {SEQ_T} time steps"
     if isinstance(found, str):
         shapes = ", ".join(f"{n} {tuple(s)}" for n, s in info["params"]) or "none"
         why = (f"layout not recognised ({found}); parameters at input_size={I}, hidden_size={H}: {shapes}. "
                "The reference comparison needs weights laid out as four Linear on [x, h], one Linear to 4H, "
                "x2h/h2h, or W_*/U_*/b_* per gate; a TA can review this cell by hand")
-        return [Check.failed(n, 2, observed="not checked", hint=why) for n in names] + \
-            [Check.failed(seq_name, 4, observed="not checked", hint=why)], {}
+        return [not_checked(why, "f", "i", "g", "o", "sequence")], {}
     rng = ctx.rng
     blocks = cells.draw_blocks(rng, "lstm", I, H)
     inputs = {"xs": rng.normal(0, 1, (SEQ_T, SEQ_B, I)).astype(np.float32),
@@ -292,30 +260,29 @@ def _layout_checks(ctx, run, info: dict, tol: dict) -> tuple[list[Check], dict]:
     pieces, how = found.pieces, found.how
     layout = found.words()
     checks = []
-    for g, title in zip(("f", "i", "g", "o"), names):
+    for g in ("f", "i", "g", "o"):
         ok, detail = verdict.gates[g]
         if ok:
-            checks.append(Check.ok(title, 2, expected=GATE_EQ[g], observed=f"matches ({layout})"))
+            checks.append(passed(g, expected=GATE_EQ[g], observed=f"matches ({layout})"))
         else:
-            checks.append(Check.failed(title, 2, expected=GATE_EQ[g], observed=detail,
-                                       hint=cells.lstm_gate_hint(g, verdict)))
+            checks.append(failed(g, expected=GATE_EQ[g], observed=detail, hint=cells.lstm_gate_hint(g, verdict)))
     no_bias = sorted(missing_of)
     wrong = [GATE_NAME[g] for g in ("f", "i", "g", "o") if not verdict.gates[g][0]]
     if verdict.steps_ok == SEQ_T and not no_bias:
-        checks.append(Check.ok(seq_name, 4, expected="the reference's h_t, c_t at every step",
+        checks.append(passed("sequence", expected="the reference's h_t, c_t at every step",
                                observed=f"all {SEQ_T} steps match ({layout}; {cand.label})"))
     elif verdict.steps_ok == SEQ_T:
-        checks.append(Check.failed(seq_name, 4, expected="b_i, b_f, b_o, b_c in the gates",
-                                   observed=f"matches only with the biases of {', '.join(GATE_NAME[g] for g in no_bias)} "
-                                            "set to zero: the cell has no bias for them",
-                                   hint="add a bias to every gate (nn.Linear has one by default; bias=False removes it)"))
+        checks.append(failed("sequence", expected="b_i, b_f, b_o, b_c in the gates",
+                             observed=f"matches only with the biases of {', '.join(GATE_NAME[g] for g in no_bias)} "
+                                      "set to zero: the cell has no bias for them",
+                             hint="add a bias to every gate (nn.Linear has one by default; bias=False removes it)"))
     else:
         observed = f"first diverges at {verdict.first or 'time step 1'}"
         if wrong:
             observed += f"; the gate(s) that differ: {', '.join(wrong)}"
-        checks.append(Check.failed(seq_name, 4, expected="the reference's h_t, c_t at every step",
-                                   observed=observed + f" (closest layout: {layout}; {cand.label})",
-                                   hint=cells.sequence_hint(verdict, wrong)))
+        checks.append(failed("sequence", expected="the reference's h_t, c_t at every step",
+                             observed=observed + f" (closest layout: {layout}; {cand.label})",
+                             hint=cells.sequence_hint(verdict, wrong)))
     return checks, {"candidate": cand, "how": how, "matched": verdict.steps_ok == SEQ_T, "pieces": pieces}
 
 
@@ -376,14 +343,13 @@ def _c_prev_factors(ctx) -> tuple[list[tuple[str, int]], str | None]:
     return factors, c_name
 
 
-def _names_check(ctx, layout: dict) -> Check:
-    name = "gate names match their roles (the forget gate multiplies c_prev)"
+def _names_check(ctx, layout: dict):
     factors, c_name = _c_prev_factors(ctx)
-    evidence = []
+    found = []
     for ident, lineno in factors:
         gate = cells.gate_hint(ident) if ident else None
         if gate is not None and gate != "f":
-            evidence.append(f"line {lineno}: {c_name} is multiplied by `{ident}`, named like the {GATE_NAME[gate]}")
+            found.append(f"line {lineno}: {c_name} is multiplied by `{ident}`, named like the {GATE_NAME[gate]}")
     cand = layout.get("candidate")
     if layout.get("matched") and layout.get("how") == "names" and cand is not None:
         swapped: dict[str, str] = {}  # module or parameter name -> the role it plays
@@ -391,23 +357,23 @@ def _names_check(ctx, layout: dict) -> Check:
             if cells.gate_hint(p) not in (None, g):
                 swapped.setdefault(p.rsplit(".", 1)[0] if "." in p else p, g)
         for p, g in list(swapped.items())[:4]:
-            evidence.append(f"{p} is named for the {GATE_NAME[cells.gate_hint(p)]} but acts as the {GATE_NAME[g]}")
-    if evidence:
-        return Check.failed(name, 2, expected="f_t * c_prev + i_t * c~_t, as in the handout",
-                            observed="; ".join(evidence),
-                            hint="the cell computes an LSTM all the same (every behavioural check above passes "
-                                 "or fails on its own), but the names say the opposite of the roles: the gate "
-                                 "that multiplies c_{t-1} is the forget gate; the one that scales c~_t is the input gate")
+            found.append(f"{p} is named for the {GATE_NAME[cells.gate_hint(p)]} but acts as the {GATE_NAME[g]}")
+    if found:
+        return failed("names", expected="f_t * c_prev + i_t * c~_t, as in the handout",
+                      observed="; ".join(found),
+                      hint="the cell computes an LSTM all the same (every behavioural check above passes "
+                           "or fails on its own), but the names say the opposite of the roles: the gate "
+                           "that multiplies c_{t-1} is the forget gate; the one that scales c~_t is the input gate")
     if any(cells.gate_hint(i) == "f" for i, _ in factors if i):
-        return Check.ok(name, 2, expected="f_t multiplies c_prev",
-                        observed=", ".join(f"`{i}` * {c_name}" for i, _ in factors))
+        return passed("names", expected="f_t multiplies c_prev",
+                      observed=", ".join(f"`{i}` * {c_name}" for i, _ in factors))
     if layout.get("matched"):
-        return Check.ok(name, 2, expected="f_t multiplies c_prev",
-                        observed="the cell equals the reference; its names do not contradict the roles")
+        return passed("names", expected="f_t multiplies c_prev",
+                      observed="the cell equals the reference; its names do not contradict the roles")
     observed = (f"{c_name} is never multiplied by a gate in forward" if c_name and not factors
                 else "could not be told: the cell does not match the reference and c_prev's factor has no gate name")
-    return Check.failed(name, 2, expected="f_t multiplies c_prev", observed=observed,
-                        hint="c_t = f_t * c_prev + i_t * c_tilde")
+    return failed("names", expected="f_t multiplies c_prev", observed=observed,
+                  hint="c_t = f_t * c_prev + i_t * c_tilde")
 
 
 def _probe_sizes(ctx) -> str:
@@ -429,7 +395,17 @@ def _draw(rng: np.random.Generator, params: list, scale: float) -> list[np.ndarr
             for _, shape in params]
 
 
-@item("lstm-cell")
+@item("lstm-cell", checks={
+    "shape": ("forward returns (h_t, c_t), each of shape (B, H)", 2),
+    "zero_c": ("all parameters zero: c_t = 0.5 * c_prev (every sigmoid gate is 0.5, c~ = tanh(0) = 0)", 2),
+    "zero_h": ("all parameters zero: h_t = 0.5 * tanh(c_t) (output gate 0.5)", 2),
+    "affine": ("c_t = f * c_prev + (a term without c_prev), 0 < f < 1", 4),
+    "ratio": ("h_t / tanh(c_t) (the output gate) is in (0, 1) and does not depend on c_prev", 4),
+    "gradients": ("gradients reach every parameter", 2),
+    **{g: (f"{GATE_NAME[g]} ({GATE_EQ[g]})", 2) for g in ("f", "i", "g", "o")},
+    "sequence": (f"reference weights in your layout: h_t and c_t equal over {SEQ_T} time steps", 4),
+    "names": ("gate names match their roles (the forget gate multiplies c_prev)", 2),
+})
 def lstm_cell(ctx):
     run = _run(ctx)
     tol = {"rtol": 1e-4, "atol": 1e-5, "gate_atol": 2e-4}
@@ -439,14 +415,9 @@ def lstm_cell(ctx):
     try:
         info = run.probe(observe(_probe_sizes(ctx)), bind={"sizes": sizes}, want=["info"])["info"]
     except StudentRaised as exc:
-        why = (_raised(exc) + ". The handout's interface: ManualLSTMCell(input_size, hidden_size), "
-               "forward(x, h_prev, c_prev) -> (h_t, c_t) with x (B, input_size) and states (B, hidden_size)")
-        for title, pts in (("forward returns (h_t, c_t), each of shape (B, H)", 2), ("all parameters zero", 4),
-                           ("c_t affine in c_prev", 4), ("h_t / tanh(c_t) in (0, 1)", 4),
-                           ("gradients reach every parameter", 2), ("reference weights in your layout", 12),
-                           ("gate names match their roles", 2)):
-            yield Check.failed(title, pts, observed="not checked: ManualLSTMCell could not be built and run",
-                               hint=why)
+        yield not_checked(f"ManualLSTMCell could not be built and run: {exception_text(exc)}. The handout's "
+                          "interface: ManualLSTMCell(input_size, hidden_size), forward(x, h_prev, c_prev) -> "
+                          "(h_t, c_t) with x (B, input_size) and states (B, hidden_size)")
         return
     I, H = int(info["I"]), int(info["H"])
     params = [(str(n), tuple(int(d) for d in shape)) for n, shape in info["params"]]
@@ -464,26 +435,23 @@ def lstm_cell(ctx):
     try:
         yield _shape_check(outputs([[x, h, c]], None), STEP_B, H)
     except StudentRaised as exc:
-        yield Check.failed("forward returns (h_t, c_t), each of shape (B, H)", 2, observed=_raised(exc))
-    zero_names = ("all parameters zero: c_t = 0.5 * c_prev", "all parameters zero: h_t = 0.5 * tanh(c_t)")
+        yield failed("shape", observed=exception_text(exc))
     try:
         out = outputs([[x, h, c]], _draw(rng, params, 0.0))
         yield from _zero_checks(out, c, tol) if _shapes_ok(out, STEP_B, H) else \
-            [Check.failed(n, 2, observed=_shape_words(out)) for n in zero_names]
+            [not_checked(_shape_words(out), "zero_c", "zero_h")]
     except StudentRaised as exc:
-        yield Check.failed(zero_names[0], 2, observed=_raised(exc))
-        yield Check.failed(zero_names[1], 2, observed="not checked")
+        yield failed("zero_c", observed=exception_text(exc))
+        yield not_checked("forward raised with every parameter zero", "zero_h")
     c2 = (c + rng.choice([-1, 1], c.shape) * rng.uniform(0.5, 1.5, c.shape)).astype(np.float32)
     c3 = (c + rng.choice([-1, 1], c.shape) * rng.uniform(0.5, 1.5, c.shape)).astype(np.float32)
-    affine_names = ("c_t = f * c_prev + (a term without c_prev), 0 < f < 1",
-                    "h_t / tanh(c_t) is in (0, 1) and does not depend on c_prev")
     try:
         out = outputs([[x, h, c], [x, h, c2], [x, h, c3]], _draw(rng, params, 0.5))
         yield from _affine_checks(out, [c, c2, c3], tol) if _shapes_ok(out, STEP_B, H) else \
-            [Check.failed(n, 4, observed=_shape_words(out)) for n in affine_names]
+            [not_checked(_shape_words(out), "affine", "ratio")]
     except StudentRaised as exc:
-        yield Check.failed(affine_names[0], 4, observed=_raised(exc))
-        yield Check.failed(affine_names[1], 4, observed="not checked")
+        yield failed("affine", observed=exception_text(exc))
+        yield not_checked("forward raised with the grader's random weights", "ratio")
     try:
         xs = rng.normal(0, 1, (3, STEP_B, I)).astype(np.float32)
         report = run.probe(observe("rep = gradients(child.ns, I, H, values, xs, h, c, rh, rc)"),
@@ -492,12 +460,12 @@ def lstm_cell(ctx):
                                  "rc": rng.normal(0, 1, c.shape).astype(np.float32)}, want=["rep"])["rep"]
         yield _gradient_check(report, params)
     except StudentRaised as exc:
-        yield Check.failed("gradients reach every parameter", 2, observed=_raised(exc))
+        yield failed("gradients", observed=exception_text(exc))
     try:
-        checks, layout = _layout_checks(ctx, run, info, tol)
-        yield from checks
+        verdicts, layout = _layout_checks(ctx, run, info, tol)
+        yield from verdicts
     except StudentRaised as exc:
-        yield Check.failed("reference weights in your layout", 12, observed=_raised(exc))
+        yield not_checked(f"with the reference's weights loaded, {exception_text(exc)}", "f", "i", "g", "o", "sequence")
     yield _names_check(ctx, layout)
 
 
@@ -523,8 +491,10 @@ def _test_set(ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def _evaluation(ctx) -> dict:
     """The grader's own measurement of the student's model (once per submission)."""
-    if "evaluation" in ctx.local:
-        return ctx.local["evaluation"]
+    return ctx.once("evaluation", lambda: _evaluate(ctx))
+
+
+def _evaluate(ctx) -> dict:
     run = _run(ctx)
     result: dict = {}
     budget: dict = {}
@@ -535,7 +505,6 @@ def _evaluation(ctx) -> dict:
         order = np.random.default_rng([int(ctx.seed), 0x0DE7]).permutation(len(labels))
     except (NoData, FileNotFoundError, ValueError) as exc:
         result["error"] = str(exc)
-        ctx.local["evaluation"] = result
         return result
     try:
         budget = run.probe("report = probes.budget_report()", want=["report"]).get("report") or {}
@@ -548,9 +517,8 @@ def _evaluation(ctx) -> dict:
                                 "res = predict_test(g, images, bs, seen)"),
                         bind={"images": images[order]}, want=["res", "raw"], timeout=300)
     except StudentRaised as exc:
-        result["error"] = "evaluating your model on the test images raised " + _raised(exc)
+        result["error"] = "evaluating your model on the test images: " + exception_text(exc)
         result["budget"] = budget
-        ctx.local["evaluation"] = result
         return result
     res = got["res"]
     # the grader's evaluation, as the parent and the child saw it (bench/ reports these)
@@ -567,7 +535,6 @@ def _evaluation(ctx) -> dict:
                       seen_accuracy=100.0 * float(correct[seen].mean()), seen_correct=correct[seen],
                       model=res["model"], n_params=res["n_params"], batch_size=got.get("raw") or 128)
     result["budget"] = budget
-    ctx.local["evaluation"] = result
     return result
 
 
@@ -585,13 +552,6 @@ def _tier_table(ctx) -> tuple[str, list]:
     return "training-accuracy", ctx.spec.tiers["training-accuracy"]
 
 
-def _points(table: list, value: float) -> float:
-    for threshold, points in sorted(table, key=lambda t: -t[0]):
-        if value >= threshold:
-            return float(points)
-    return 0.0
-
-
 def _budget_words(budget: dict) -> str:
     if not budget:
         return ""
@@ -605,29 +565,30 @@ def _budget_words(budget: dict) -> str:
             "are provisional, `--train full` gives the final tier")
 
 
-@item("training-accuracy")
+@item("training-accuracy", checks={
+    "accuracy": ("accuracy of your model on 5,000 MNIST test images the run never saw, measured by the grader", 15),
+})
 def training_accuracy(ctx):
     ev = _evaluation(ctx)
     table_name, table = _tier_table(ctx)
     provisional = ctx.mode != "full"
     if provisional:
         ctx.provisional()
-    title = "accuracy of your model on 5,000 MNIST test images the run never saw, measured by the grader" + \
-        (" (PROVISIONAL: budget mode)" if provisional else "")
+    mode = " (PROVISIONAL: budget mode)" if provisional else ""
     tiers = ", ".join(f">= {t:g}% -> {p:g}" for t, p in sorted(table, key=lambda t: -t[0]))
     if "error" in ev:
-        return [Check.failed(title, 15, expected=f"a trained `model` ({table_name}: {tiers})", observed=ev["error"],
-                             hint="the script must define and train `model = ManualLSTMClassifier(...)`; "
-                                  "the grader calls model(x) for x of shape (B, 28, 28)")]
+        return [failed("accuracy", expected=f"a trained `model` ({table_name}: {tiers})", observed=ev["error"],
+                       hint="the script must define and train `model = ManualLSTMClassifier(...)`; "
+                            "the grader calls model(x) for x of shape (B, 28, 28)")]
     words = _budget_words(ev.get("budget", {}))
     if words:
         ctx.note(words)
     acc = ev["accuracy"]
-    points = _points(table, acc)
-    observed = f"{acc:.2f}% ({int(ev['correct'].sum())}/{len(ev['correct'])}, model `{ev['model']}`, {ev['n_params']:,} parameters) -> {points:g} points"
+    points = tier(table, acc)
+    observed = f"{acc:.2f}% ({int(ev['correct'].sum())}/{len(ev['correct'])}, model `{ev['model']}`, {ev['n_params']:,} parameters) -> {points:g} points{mode}"
     expected = f"tier table {table_name}: {tiers}"
     if points >= 15:
-        return [Check.ok(title, 15, expected=expected, observed=observed)]
+        return [passed("accuracy", expected=expected, observed=observed)]
     reach = ("reach 92-95% on the 5,000-image training subset (the reference: about 93% after 15 epochs)"
              if table_name.endswith("5k") else "reach 97-99%")
     hint = ("Tune the hyperparameters: the handout's learning_rate = 0.00006 barely moves in 2 epochs; "
@@ -636,52 +597,53 @@ def training_accuracy(ctx):
         hint = ("budget mode trains only a few batches, so this figure is provisional (the final tier comes "
                 "from --train full); within the budget a model whose hyperparameters learn reaches 50% or "
                 "more. " + hint)
-    return [Check.partial(title, points, 15, expected=expected, observed=observed, hint=hint)]
+    return [partial("accuracy", points, expected=expected, observed=observed, hint=hint)]
 
 
 # =============================================================================== testing loop
 
 
-@item("testing-loop")
+@item("testing-loop", checks={
+    "printed": ("the printed Test Accuracy is the accuracy over all 5,000 test images in ./data", 5),
+})
 def testing_loop(ctx):
     run = _run(ctx)
     ev = _evaluation(ctx)
-    title = "the printed Test Accuracy is the accuracy over all 5,000 test images in ./data"
     tolerance = float(ctx.tol("testing-loop").get("points", 0.01))
     found = printed_accuracies(run.stdout or "")
     if not found:
         stopped = f" (the script stopped before it: {run.error.one_line()})" if run.error else ""
-        return [Check.failed(title, 5, expected="a line 'Test Accuracy: xx.xx%'",
-                             observed="no such line in the output" + stopped,
-                             hint="after training, loop over test_loader, count correct predictions and "
-                                  "images, then print(f'Test Accuracy: {100 * correct / total:.2f}%')")]
+        return [failed("printed", expected="a line 'Test Accuracy: xx.xx%'",
+                       observed="no such line in the output" + stopped,
+                       hint="after training, loop over test_loader, count correct predictions and "
+                            "images, then print(f'Test Accuracy: {100 * correct / total:.2f}%')")]
     printed = float(found[-1])
     if "error" in ev:
-        return [Check.failed(title, 5, expected="the grader's own measurement of `model`",
-                             observed=f"printed {printed:.2f}%, but the grader could not measure the model: {ev['error']}")]
+        return [failed("printed", expected="the grader's own measurement of `model`",
+                       observed=f"printed {printed:.2f}%, but the grader could not measure the model: {ev['error']}")]
     acc = ev["seen_accuracy"]
     n = len(ev["seen_correct"])
     expected = f"{acc:.2f}% (the grader's loop over the same {n:,} images, within {tolerance:g} points)"
     if acc - ev["accuracy"] > SEEN_GAP:
-        return [Check.failed(title, 5, expected=expected + f", with about the accuracy of {len(ev['correct']):,} "
-                             f"images the run never saw ({ev['accuracy']:.2f}%)",
-                             observed=f"printed {printed:.2f}%; the model's answers on the run's test images "
-                                      f"score {acc:.2f}%, {acc - ev['accuracy']:.1f} points above unseen images",
-                             hint="the model does much better on ./data's test images than on new ones: it "
-                                  "learned (or looks up) the test set; train on train=True only")]
+        return [failed("printed", expected=expected + f", with about the accuracy of {len(ev['correct']):,} "
+                       f"images the run never saw ({ev['accuracy']:.2f}%)",
+                       observed=f"printed {printed:.2f}%; the model's answers on the run's test images "
+                                f"score {acc:.2f}%, {acc - ev['accuracy']:.1f} points above unseen images",
+                       hint="the model does much better on ./data's test images than on new ones: it "
+                            "learned (or looks up) the test set; train on train=True only")]
     if abs(printed - acc) <= tolerance + 1e-9:
-        return [Check.ok(title, 5, expected=expected, observed=f"printed {printed:.2f}%")]
+        return [passed("printed", expected=expected, observed=f"printed {printed:.2f}%")]
     # The handout's test set has 10,000 images; a loop dividing its (right) count by a fixed
     # 10,000 is right there, and must not lose points because the grader's run holds half.
     full_n = n + len(ev["correct"])
     count = int(ev["seen_correct"].sum())
     if abs(printed - 100.0 * count / full_n) <= tolerance + 1e-9:
-        return [Check.ok(title, 5, expected=expected,
-                         observed=f"printed {printed:.2f}% = {count:,} correct / {full_n:,}: the right count over "
-                                  f"the {n:,} test images this run's ./data holds, divided by the handout's "
-                                  f"{full_n:,} (dividing by the number of images counted works everywhere)")]
-    return [Check.failed(title, 5, expected=expected, observed=f"printed {printed:.2f}%",
-                         hint=_loop_hint(printed, acc, ev))]
+        return [passed("printed", expected=expected,
+                        observed=f"printed {printed:.2f}% = {count:,} correct / {full_n:,}: the right count over "
+                                 f"the {n:,} test images this run's ./data holds, divided by the handout's "
+                                 f"{full_n:,} (dividing by the number of images counted works everywhere)")]
+    return [failed("printed", expected=expected, observed=f"printed {printed:.2f}%",
+                   hint=_loop_hint(printed, acc, ev))]
 
 
 def printed_accuracies(stdout: str) -> list[str]:
@@ -723,7 +685,10 @@ def _axes_text(ax: dict) -> str:
                     + [str(t) for t in ax.get("texts") or []])
 
 
-@item("visualization")
+@item("visualization", checks={
+    "images": ("at least 10 test images drawn (imshow)", 2),
+    "labels": ("each image's title or labels give its true and its predicted digit", 3),
+})
 def visualization(ctx):
     run = _run(ctx)
     figures = run.figures or []
@@ -731,25 +696,23 @@ def visualization(ctx):
     images = sum(int(ax.get("n_images") or 0) for ax in axes)
     labelled = [ax for ax in axes if int(ax.get("n_images") or 0) > 0 and len(_DIGIT.findall(_axes_text(ax))) >= 2]
     stopped = f" (the script stopped early: {run.error.one_line()})" if run.error else ""
-    title_img = "at least 10 test images drawn (imshow)"
-    title_lab = "each image's title or labels give its true and its predicted digit"
     hint_img = ("show 10 test images with plt.imshow in a grid of subplots (e.g. plt.subplots(2, 5)); "
                 "the grader captures plt.show()")
     if images >= 10:
-        yield Check.ok(title_img, 2, expected="10 images", observed=f"{images} images in {len(figures)} figure(s)")
+        yield passed("images", expected="10 images", observed=f"{images} images in {len(figures)} figure(s)")
     else:
-        yield Check.partial(title_img, 2 * images / 10, 2, expected="10 images",
-                            observed=f"{images} image(s) in {len(figures)} figure(s){stopped}", hint=hint_img)
+        yield partial("images", 2 * images / 10, expected="10 images",
+                  observed=f"{images} image(s) in {len(figures)} figure(s){stopped}", hint=hint_img)
     example = next((_axes_text(ax).strip() for ax in labelled), None)
     if len(labelled) >= 10:
-        yield Check.ok(title_lab, 3, expected="10 images labelled with two digits (true, predicted)",
-                       observed=f"{len(labelled)} labelled images, e.g. '{example}'")
+        yield passed("labels", expected="10 images labelled with two digits (true, predicted)",
+                 observed=f"{len(labelled)} labelled images, e.g. '{example}'")
     else:
         shown = next((_axes_text(ax).strip() for ax in axes if int(ax.get("n_images") or 0) > 0), "")
         observed = f"{len(labelled)} of {images} image(s) labelled with a true and a predicted digit"
         if shown and not labelled:
             observed += f" (a title reads '{shown[:80]}')"
-        yield Check.partial(title_lab, 3 * len(labelled) / 10, 3,
-                            expected="10 images labelled with two digits (true, predicted)", observed=observed,
-                            hint="put both digits in each subplot's title, e.g. "
-                                 "ax.set_title(f'True: {label}  Pred: {pred}')")
+        yield partial("labels", 3 * len(labelled) / 10,
+                      expected="10 images labelled with two digits (true, predicted)", observed=observed,
+                      hint="put both digits in each subplot's title, e.g. "
+                           "ax.set_title(f'True: {label}  Pred: {pred}')")
