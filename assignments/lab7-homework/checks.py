@@ -415,7 +415,11 @@ def lstm_cell(ctx):
     try:
         info = run.probe(observe(_probe_sizes(ctx)), bind={"sizes": sizes}, want=["info"])["info"]
     except StudentRaised as exc:
-        yield not_checked(f"ManualLSTMCell could not be built and run: {exception_text(exc)}. The handout's "
+        # new_cell's own errors (no such class; the student's error at the first size tried) read as they are
+        err = exc.error
+        why = err.message if err.type in ("RuntimeError", "LookupError") and err.message.startswith("ManualLSTMCell") \
+            else exception_text(exc)
+        yield not_checked(f"ManualLSTMCell could not be built and run: {why}. The handout's "
                           "interface: ManualLSTMCell(input_size, hidden_size), forward(x, h_prev, c_prev) -> "
                           "(h_t, c_t) with x (B, input_size) and states (B, hidden_size)")
         return

@@ -1,7 +1,8 @@
 """lab7-homework observation helpers: SENT WITH EVERY PROBE SNIPPET (checks.py prepends this
 source), so they are compiled fresh after the student's code ran and no student code can have
 reached or replaced them (unlike the pack's probes module, which is loaded before the student
-runs and stays reachable through gc). No import statements: `np`, `torch`, `child` and
+runs and stays reachable through gc; so is the engine's `std` probes module, which is why
+these helpers do not call it). No import statements: `np`, `torch`, `child` and
 `probes` are the probe's globals (the engine captures np/torch before student code runs);
 `cell_parameters` and `load_parameters` come from grader/cells.py's CHILD, sent ahead of this.
 
