@@ -83,6 +83,9 @@ def test_table_with_three_models_is_named(tmp_path):
 
 
 def test_layout_search_recognises_a_fused_lstm_in_any_gate_order():
+    # the pack's sizes, read by the engine's cell module (tests/test_cells.py covers the rest)
+    from grader import cells
+
     I, H = checks.I, checks.H
     rng = np.random.default_rng(0)
     W = rng.uniform(-0.6, 0.6, (4 * H, I + H))
@@ -90,18 +93,17 @@ def test_layout_search_recognises_a_fused_lstm_in_any_gate_order():
     x, h, c = rng.standard_normal((6, I)), rng.uniform(-0.9, 0.9, (6, H)), rng.standard_normal((6, H))
     pre = np.concatenate([x, h], axis=1) @ W.T + b  # [x, h], gates o, g, i, f
     o, g, i, f = np.split(pre, 4, axis=1)
-    c_new = checks._sig(f) * c + checks._sig(i) * np.tanh(g)
-    h_new = checks._sig(o) * np.tanh(c_new)
-    linears = [("gates", (4 * H, I + H), True)]
-    hits = [(order, a) for order, a in checks._candidates("lstm", linears)
-            if all(np.allclose(u, v) for u, v in zip(checks._reference("lstm", a, order, [W], [b], x, h, c),
-                                                     (h_new, c_new)))]
-    assert [(order, {k: v[0][1] for k, v in a.items()}) for order, a in hits] == \
-        [("xh", {"f": 3, "i": 2, "g": 1, "o": 0})]
-    # a sigmoid where the candidate needs tanh matches no reading
-    wrong = checks._sig(o) * np.tanh(checks._sig(f) * c + checks._sig(i) * checks._sig(g))
-    assert not any(np.allclose(checks._reference("lstm", a, order, [W], [b], x, h, c)[0], wrong)
-                   for order, a in checks._candidates("lstm", linears))
+    c_new = cells.sigmoid(f) * c + cells.sigmoid(i) * np.tanh(g)
+    h_new = cells.sigmoid(o) * np.tanh(c_new)
+    layout = cells.recognise([("gates.weight", (4 * H, I + H)), ("gates.bias", (4 * H,))], I, H, "lstm")
+    values = {"gates.weight": W, "gates.bias": b}
+    found = cells.match(layout, values, x, h, c, (h_new, c_new), I=I, H=H)
+    assert found.ok and found.candidate.order == ("o", "g", "i", "f") and found.candidate.cat == "xh"
+    # a sigmoid where the candidate needs tanh matches no reading, and is named
+    wrong = cells.sigmoid(o) * np.tanh(cells.sigmoid(f) * c + cells.sigmoid(i) * cells.sigmoid(g))
+    c_wrong = cells.sigmoid(f) * c + cells.sigmoid(i) * cells.sigmoid(g)
+    found = cells.match(layout, values, x, h, c, (wrong, c_wrong), I=I, H=H)
+    assert not found.ok and found.mistake[0] == "g" and "sigmoid instead of tanh" in found.mistake[1]
 
 
 # ============================================================================ end to end

@@ -4,24 +4,19 @@ the child returned on inputs (and weights) the grader chose."""
 from __future__ import annotations
 
 import ast
-import itertools
 from pathlib import Path
 
 import numpy as np
 
+from grader import cells
 from grader.checks import Check, StudentRaised, fmt, item
 
 I, H = 5, 4  # sizes chosen so that every Linear's role can be told from its shape (I, H, I + H)
-GATES = {"rnn": ("h~",), "lstm": ("f", "i", "g", "o"), "gru": ("z", "r", "n")}
 CLASSES = {"rnn": "VanillaRNNCell", "lstm": "LSTMCell", "gru": "GRUCell"}
 EXP1 = ("VanillaRNNCell", "LSTMCell", "GRUCell", "CustomRNN")
 BANNED = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 MAX_CHARS = 7500
 REPORT_SECTIONS = 5
-
-
-def _sig(a):
-    return 1.0 / (1.0 + np.exp(-a))
 
 
 def _raised(exc: StudentRaised) -> str:
@@ -39,121 +34,11 @@ def _defined(ctx, name: str) -> bool:
 # ------------------------------------------------------------------ cells, layout-agnostic
 
 
-def _chunks(linears, order: str):
-    """Every H-row block of every Linear with the input it reads: 'x', 'h' or 'cat' (the
-    concatenation in `order`). None when a Linear's shape fits no role."""
-    out = []
-    for index, (_, (rows, cols), _) in enumerate(linears):
-        if rows % H:
-            return None
-        role = {I: "x", H: "h", I + H: "cat"}.get(cols)
-        if role is None:
-            return None
-        out += [(index, k, role) for k in range(rows // H)]
-    return out
-
-
-def _pre(chunk, weights, biases, x, h, order):
-    index, k, role = chunk
-    W = weights[index][k * H:(k + 1) * H]
-    b = biases[index][k * H:(k + 1) * H] if biases[index] is not None else 0.0
-    inp = {"x": x, "h": h, "cat": np.concatenate([h, x] if order == "hx" else [x, h], axis=1)}[role]
-    return inp @ W.T + b
-
-
-def _gru_n(chunks, weights, biases, x, h, r, order):
-    """The GRU candidate's pre-activation with the reset applied to h_prev before the weights."""
-    return sum(_pre(c, weights, biases, x, r * h, order) for c in chunks)
-
-
-def _candidates(kind: str, linears):
-    """(description, assignment) for every way to read the Linears as the seed's gates:
-    one [h, x] (or [x, h]) block per gate, or one x block plus one h block per gate."""
-    gates = GATES[kind]
-    for order in ("hx", "xh"):
-        chunks = _chunks(linears, order)
-        if chunks is None:
-            return
-        cats = [c for c in chunks if c[2] == "cat"]
-        xs = [c for c in chunks if c[2] == "x"]
-        hs = [c for c in chunks if c[2] == "h"]
-        if len(cats) == len(gates) and not xs and not hs:
-            for perm in itertools.permutations(cats):
-                yield order, {g: [c] for g, c in zip(gates, perm)}
-        elif len(xs) == len(gates) and len(hs) == len(gates) and not cats:
-            if order == "xh":
-                return  # no concatenation: the order does not matter
-            for px in itertools.permutations(xs):
-                for ph in itertools.permutations(hs):
-                    yield order, {g: [a, b] for g, a, b in zip(gates, px, ph)}
-        else:
-            return
-
-
-def _reference(kind, assign, order, weights, biases, x, h, c, relabel=False):
-    pre = {g: sum(_pre(ch, weights, biases, x, h, order) for ch in chunks)
-           for g, chunks in assign.items() if g != "n"}
-    if kind == "rnn":
-        return (np.tanh(pre["h~"]),)
-    if kind == "lstm":
-        c_new = _sig(pre["f"]) * c + _sig(pre["i"]) * np.tanh(pre["g"])
-        return _sig(pre["o"]) * np.tanh(c_new), c_new
-    z, r = _sig(pre["z"]), _sig(pre["r"])
-    n = np.tanh(_gru_n(assign["n"], weights, biases, x, h, r, order))
-    return ((z * h + (1 - z) * n) if relabel else ((1 - z) * h + z * n),)
-
-
-def _raw_readings(params, raw):
-    """Raw nn.Parameter cells: every way to read the 2-D parameters as (out, in) weights
-    (`x @ W` or `W @ x`: transposed when the shape allows both) with each 1-D parameter added to
-    the bias of the nearest weight registered before it (else after it) of its size.
-    Yields (linears, weights, biases) in the form the Linear path uses."""
-    w_idx = [k for k, (_, s) in enumerate(params) if len(s) == 2]
-    b_idx = [k for k, (_, s) in enumerate(params) if len(s) == 1]
-    if not w_idx or len(w_idx) + len(b_idx) != len(params):
-        return
-    options = []
-    for k in w_idx:
-        a, b = params[k][1]
-        opts = [o for o, ok in (("n", a % H == 0 and b in (I, H, I + H)), ("t", b % H == 0 and a in (I, H, I + H))) if ok]
-        if not opts:
-            return
-        options.append(opts)
-    for combo in itertools.product(*options):
-        weights = [raw[k] if o == "n" else raw[k].T for k, o in zip(w_idx, combo)]
-        biases = [np.zeros(w.shape[0], np.float32) for w in weights]
-        ok = True
-        for k in b_idx:
-            size = params[k][1][0]
-            before = [j for j, wk in enumerate(w_idx) if wk < k and weights[j].shape[0] == size]
-            after = [j for j, wk in enumerate(w_idx) if wk > k and weights[j].shape[0] == size]
-            target = before[-1] if before else (after[0] if after else None)
-            if target is None:
-                ok = False
-                break
-            biases[target] = biases[target] + raw[k]
-        if ok:
-            yield [(params[k][0], w.shape, True) for k, w in zip(w_idx, weights)], weights, biases
-
-
-def _match(kind, readings, x, h, c, observed):
-    """(words, None) for the first reading and gate assignment that reproduces `observed`,
-    else (None, closest max difference)."""
-    best = np.inf
-    for linears, weights, biases in readings:
-        for order, assign in _candidates(kind, linears):
-            for relabel in ((False, True) if kind == "gru" else (False,)):
-                ref = _reference(kind, assign, order, weights, biases, x, h, c, relabel)
-                err = max(float(np.max(np.abs(np.asarray(o, np.float64) - r))) for o, r in zip(observed, ref))
-                best = min(best, err)
-                if err < 1e-4:
-                    words = ", ".join(f"{g} <- {'+'.join(linears[ch[0]][0] + (f'[{ch[1]}]' if linears[ch[0]][1][0] > H else '') for ch in chs)}"
-                                      for g, chs in assign.items())
-                    return words + (" (z relabelled)" if relabel else ""), best
-    return None, best
-
-
 def _cell_check(ctx, kind: str) -> Check:
+    """The seed's cell equations, whatever the layout: the grader's values go into every
+    parameter, the cell runs once on the grader's inputs, and grader/cells.py finds the reading
+    of the values (gate order, [h, x] or [x, h], fused or separate, transposed) that reproduces
+    the raw outputs, or the known mistake that does."""
     name = CLASSES[kind]
     check = f"{name} equals the seed's equations under the grader's weights"
     if not _defined(ctx, name):
@@ -161,58 +46,53 @@ def _cell_check(ctx, kind: str) -> Check:
                             hint=f"define {name}(input_size, hidden_size) with that exact name")
     run = ctx.run("main")
     try:
-        info = run.probe(f"cell = {name}({I}, {H})\nlin, others = probes.linears(cell)", want=["lin", "others"])
+        info = run.probe(cells.CHILD + f"cell = {name}({I}, {H})\nparams = cell_parameters(cell)", want=["params"])
     except StudentRaised as exc:
         return Check.failed(check, 0, expected=f"{name}({I}, {H}) builds", observed=_raised(exc))
-    linears = [(str(n), (int(s[0]), int(s[1])), bool(b)) for n, s, b in info.get("lin") or []]
-    others = [(str(n), tuple(int(d) for d in s)) for n, s in info.get("others") or []]
-    if not linears and not others:
+    params = [(str(n), tuple(int(d) for d in s)) for n, s in info.get("params") or []]
+    if not params:
         return Check.failed(check, 0, expected="the cell's weights (nn.Linear layers or parameters)",
                             observed=f"{name}({I}, {H}) has no parameters", hint="the cell is not written yet?")
+    layout = cells.recognise(params, I, H, kind)
+    if isinstance(layout, str):
+        ctx.local.setdefault("unjudged", set()).add(check)  # the grader's limit: no cap from it
+        return Check.failed(check, 0, expected="the cell's weights as the seed's gates (nn.Linear or nn.Parameter)",
+                            observed=f"layout not recognised ({layout}); parameters {[(n, s) for n, s in params]}",
+                            hint="the grader cannot read these parameters as the seed's gates; this cell is left to "
+                                 "the TA (no level cap from it)")
     rng = ctx.rng
     N = 6
     x = rng.standard_normal((N, I)).astype(np.float32)
     h = rng.uniform(-0.9, 0.9, (N, H)).astype(np.float32)
     c = rng.standard_normal((N, H)).astype(np.float32)
+    values = [rng.uniform(-0.6, 0.6, s).astype(np.float32) if len(s) == 2 else
+              rng.uniform(-0.3, 0.3, s).astype(np.float32) for _, s in params]
     call = "out = cell(x, (h, c))" if kind == "lstm" else "out = cell(x, h)"
-    if linears and not others:
-        weights = [rng.uniform(-0.6, 0.6, shape).astype(np.float32) for _, shape, _ in linears]
-        biases = [rng.uniform(-0.3, 0.3, shape[0]).astype(np.float32) if b else None for _, shape, b in linears]
-        setter, bind = "probes.set_linears(cell, W, b)", {"W": weights, "b": biases}
-        readings = [(linears, weights, biases)]
-    elif others and not linears:
-        raw = [rng.uniform(-0.6, 0.6, s).astype(np.float32) if len(s) == 2 else
-               rng.uniform(-0.3, 0.3, s).astype(np.float32) for _, s in others]
-        setter, bind = "probes.set_params(cell, P)", {"P": raw}
-        readings = _raw_readings(others, raw)
-    else:
-        readings = None
-    if readings is None:
-        ctx.local.setdefault("unjudged", set()).add(check)  # the grader's limit: no cap from it
-        return Check.failed(check, 0, expected="the cell's weights in nn.Linear layers or in nn.Parameters",
-                            observed=f"Linear layers {[n for n, _, _ in linears]}, other parameters {others}",
-                            hint="the grader cannot read this mix of layers and parameters; this cell is left to "
-                                 "the TA (no level cap from it)")
     try:
-        got = run.probe(f"cell = {name}({I}, {H})\n{setter}\n"
+        got = run.probe(cells.CHILD + f"cell = {name}({I}, {H})\nload_parameters(cell, P)\n"
                         f"with torch.no_grad():\n    {call}\na, b2 = probes.pair(out)",
-                        bind={**bind, "x": ctx.tensor(x), "h": ctx.tensor(h), "c": ctx.tensor(c)}, want=["a", "b2"])
+                        bind={"P": values, "x": ctx.tensor(x), "h": ctx.tensor(h), "c": ctx.tensor(c)},
+                        want=["a", "b2"])
     except StudentRaised as exc:
         return Check.failed(check, 0, expected=f"{name}.forward runs on a batch of {N}", observed=_raised(exc))
     observed = (got.get("a"),) if kind != "lstm" else (got.get("a"), got.get("b2"))
     if any(o is None or np.shape(o) != (N, H) for o in observed):
         return Check.failed(check, 0, expected=f"{'(h, c), each' if kind == 'lstm' else 'h of shape'} ({N}, {H})",
                             observed=f"shapes {[None if o is None else np.shape(o) for o in observed]}")
-    words, best = _match(kind, readings, x, h, c, observed)
-    if words is not None:
-        return Check.ok(check, 0, expected="the seed's equations", observed=f"matched with {words}")
-    hint = {"rnn": "h = tanh(W_h h_prev + W_x x + b)",
-            "lstm": "f, i, o = sigmoid(W [h_prev, x] + b); C = f * C_prev + i * tanh(W_c [h_prev, x] + b_c); h = o * tanh(C)",
-            "gru": "z, r = sigmoid(W [h_prev, x] + b); h~ = tanh(W [r * h_prev, x]); h = (1 - z) h_prev + z h~"}[kind]
-    return Check.failed(check, 0, expected=hint,
+    found = cells.match(layout, {n: v for (n, _), v in zip(params, values)}, x, h, c, observed, I=I, H=H)
+    if found.ok:
+        return Check.ok(check, 0, expected="the seed's equations", observed=f"matched with {found.words(layout)}")
+    if found.mistake is not None:
+        gate, text = found.mistake
+        return Check.failed(check, 0, expected=cells.SUMMARY[kind],
+                            observed=f"your outputs are the seed's equations with one change, in the "
+                                     f"{cells.GATE_NAME[gate]} ({cells.EQUATION[kind][gate]}): {text} "
+                                     f"(read as {found.words(layout)})",
+                            hint=f"likely mistake: {text}")
+    return Check.failed(check, 0, expected=cells.SUMMARY[kind],
                         observed=("no reading of your weights as the seed's gates reproduces your outputs"
-                                  + (f" (closest: max difference {best:.3g})" if np.isfinite(best) else
-                                     f"; layers {[(n, s) for n, s, _ in linears] or others} do not fit the gates")),
+                                  + (f" (closest: max difference {found.closest:.3g}; layout {layout.words()})"
+                                     if np.isfinite(found.closest) else "")),
                         hint="compare each gate with the equation above: activation, which state is gated, and "
                              "which of h_prev and x each weight multiplies")
 

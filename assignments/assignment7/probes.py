@@ -14,9 +14,8 @@ import numpy as np
 
 import torch
 
-_Linear, _Module, _Tensor = torch.nn.Linear, torch.nn.Module, torch.Tensor
+_Tensor = torch.Tensor
 _RNNBase, _RNNCellBase = torch.nn.RNNBase, torch.nn.RNNCellBase
-_no_grad, _tensor, _float32 = torch.no_grad, torch.tensor, torch.float32
 
 
 def arr(value):
@@ -25,44 +24,6 @@ def arr(value):
     if isinstance(value, np.ndarray):
         return value.copy()
     return None
-
-
-def linears(module):
-    """[(name, (out, in), has_bias)] of the nn.Linear layers inside `module`, in order, and the
-    names and shapes of parameters outside any Linear."""
-    found, inside = [], set()
-    for name, sub in module.named_modules():
-        if isinstance(sub, _Linear):
-            found.append((name, (int(sub.out_features), int(sub.in_features)), sub.bias is not None))
-            inside.add(id(sub.weight))
-            if sub.bias is not None:
-                inside.add(id(sub.bias))
-    others = [(n, list(p.shape)) for n, p in module.named_parameters() if id(p) not in inside]
-    return found, others
-
-
-def set_linears(module, weights, biases):
-    """Loads the grader's weights into the Linear layers, in the order linears() listed them."""
-    layers = [sub for _, sub in module.named_modules() if isinstance(sub, _Linear)]
-    with _no_grad():
-        for layer, w, b in zip(layers, weights, biases):
-            layer.weight.copy_(_tensor(w, dtype=_float32))
-            if layer.bias is not None and b is not None:
-                layer.bias.copy_(_tensor(b, dtype=_float32))
-
-
-def set_params(module, arrays):
-    """Loads the grader's arrays into the parameters outside any Linear, in linears() order."""
-    inside = set()
-    for _, sub in module.named_modules():
-        if isinstance(sub, _Linear):
-            inside.add(id(sub.weight))
-            if sub.bias is not None:
-                inside.add(id(sub.bias))
-    params = [p for _, p in module.named_parameters() if id(p) not in inside]
-    with _no_grad():
-        for p, a in zip(params, arrays):
-            p.copy_(_tensor(a, dtype=_float32))
 
 
 def library_layers(module):

@@ -1,8 +1,10 @@
 """lab7-homework observation helpers: SENT WITH EVERY PROBE SNIPPET (checks.py prepends this
 source), so they are compiled fresh after the student's code ran and no student code can have
 reached or replaced them (unlike the pack's probes module, which is loaded before the student
-runs and stays reachable through gc). No import statements: `np`, `torch`, `child` and
-`probes` are the probe's globals (the engine captures np/torch before student code runs).
+runs and stays reachable through gc; so is the engine's `std` probes module, which is why
+these helpers do not call it). No import statements: `np`, `torch`, `child` and
+`probes` are the probe's globals (the engine captures np/torch before student code runs);
+`cell_parameters` and `load_parameters` come from grader/cells.py's CHILD, sent ahead of this.
 
 They return raw values only: the student's outputs on inputs and weights the grader chose,
 gradients as arrays, predicted digits. No expected value, no comparison, no verdict.
@@ -47,7 +49,7 @@ def new_cell(ns, sizes):
         except Exception as exc:  # noqa: BLE001 (try the next size; the first error is reported)
             errors.append(f"ManualLSTMCell({I}, {H}): {type(exc).__name__}: {exc}"[:300])
             continue
-        return {"I": I, "H": H, "params": [[n, list(p.shape)] for n, p in cell.named_parameters()],
+        return {"I": I, "H": H, "params": cell_parameters(cell),
                 "errors": errors}
     raise RuntimeError(errors[0] if errors else "no size to try")
 
@@ -57,12 +59,7 @@ def _cell(ns, I, H, values=None):
     torch.manual_seed(0)
     cell = ns["ManualLSTMCell"](I, H)
     if values is not None:
-        params = list(cell.parameters())
-        if len(params) != len(values):
-            raise RuntimeError(f"the cell has {len(params)} parameters now, {len(values)} before")
-        with torch.no_grad():
-            for p, v in zip(params, values):
-                p.copy_(torch.tensor(np.array(v, copy=True)).reshape(p.shape).to(p.dtype))
+        load_parameters(cell, values)  # grader/cells.py's child helper, sent ahead of this file
     return cell
 
 
