@@ -19,7 +19,18 @@ from grader.packs import PackError, list_packs, load_pack, project_root
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnngrade", description="Auto-grader for RNN lab assignments.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="packs and their rubric totals")
+    sub.add_parser("list", help="packs, their rubric totals and where each was found")
+
+    pack = sub.add_parser("pack", help="write and check assignment packs (docs/PACKS.md)")
+    pack_sub = pack.add_subparsers(dest="pack_command", required=True)
+    pack_check = pack_sub.add_parser("check", help="validate a pack as the engine does when it loads it")
+    pack_check.add_argument("pack")
+    pack_new = pack_sub.add_parser("new", help="scaffold a working pack (rubric, checks, probes, handout, "
+                                               "reference, examples, test)")
+    pack_new.add_argument("name", help="the pack id: lower case letters, digits and dashes (e.g. lab9-gru)")
+    pack_new.add_argument("--dir", type=Path, default=None,
+                          help="folder that holds pack folders (default: $RNNGRADE_HOME/assignments, "
+                               "else the current checkout's assignments/, else ./assignments)")
 
     grade = sub.add_parser("grade", help="grade submissions (TA)")
     grade.add_argument("pack")
@@ -117,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("grade", "check", "demo"):
             _choose_sandbox(args)
-        return {"list": cmd_list, "grade": cmd_grade, "check": cmd_check, "demo": cmd_demo,
+        return {"list": cmd_list, "pack": cmd_pack, "grade": cmd_grade, "check": cmd_check, "demo": cmd_demo,
                 "gradescope": cmd_gradescope, "data": cmd_data, "review": cmd_review}[args.command](args)
     except (PackError, SandboxUnavailable) as exc:
         print(f"rnngrade: {exc}", file=sys.stderr)
@@ -130,9 +141,91 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_list(_args) -> int:
+    from grader.packs import find_packs, shadowed_packs, source_problems
+
+    found = find_packs()
     for spec in list_packs():
         auto = sum(i.points for i in spec.items if i.kind == "auto")
-        print(f"{spec.id:<16} {spec.total:>5g} points ({auto:g} auto, {spec.total - auto:g} manual)  {spec.title}")
+        source = found[spec.id][1].kind if spec.id in found else "?"
+        print(f"{spec.id:<16} {spec.total:>5g} points ({auto:g} auto, {spec.total - auto:g} manual)  {spec.title}"
+              f"  [{source}: {spec.dir}]")
+    loaded = {s.id for s in list_packs()}
+    for pack_id in sorted(set(found) - loaded):  # a pack that does not load is listed with why
+        try:
+            load_pack(pack_id)
+        except PackError as exc:
+            print(f"{pack_id:<16} BROKEN: {exc}  [{found[pack_id][1].kind}: {found[pack_id][0]}]")
+    for pack_id, directory, source in shadowed_packs():
+        print(f"  (hidden: {pack_id} in {directory} [{source.kind}], found earlier elsewhere)")
+    for line in source_problems():
+        print(f"rnngrade: {line}", file=sys.stderr)
+    return 0
+
+
+def cmd_pack(args) -> int:
+    if args.pack_command == "check":
+        return cmd_pack_check(args)
+    return cmd_pack_new(args)
+
+
+def pack_summary(pack) -> tuple[int, int]:
+    """(auto and manual items, declared sub-checks) of a loaded pack."""
+    declared = 0
+    for fn in pack.checks.values():
+        table = None
+        for name in ("_rnngrade_checks", "checks", "_rnngrade_declared", "declared"):
+            table = getattr(fn, name, None)
+            if isinstance(table, dict):
+                break
+        declared += len(table) if isinstance(table, dict) else 0
+    return len(pack.spec.items), declared
+
+
+def cmd_pack_check(args) -> int:
+    pack = load_pack(args.pack)  # the rubric's own problems: PackError, exit 2 in main()
+    try:
+        from grader.validate import pack_problems
+    except ImportError:  # before the engine's validation lands: the checks import, ids are known
+        def pack_problems(pack):
+            try:
+                pack.checks
+            except PackError as exc:
+                return [str(exc)]
+            return [f"{pack.spec.dir / 'checks.py'}: auto item {i.id!r} has no check function (@item)"
+                    for i in pack.spec.items if i.kind == "auto" and i.id not in pack.checks]
+    try:
+        problems = pack_problems(pack)
+    except PackError as exc:
+        problems = [str(exc)]
+    except Exception as exc:  # checks.py that does not even import: the pack's problem, named
+        problems = [f"{pack.spec.dir / 'checks.py'} does not import: {type(exc).__name__}: {exc}"]
+    if problems:
+        for line in problems:
+            print(f"rnngrade: {args.pack}: {line}", file=sys.stderr)
+        return 2
+    items, declared = pack_summary(pack)
+    print(f"ok: {args.pack} ({items} items, {declared} sub-checks)")
+    return 0
+
+
+def cmd_pack_new(args) -> int:
+    from grader.scaffold import ScaffoldError, default_pack_dir, write_pack
+
+    try:
+        directory = write_pack(args.name, args.dir if args.dir is not None else default_pack_dir())
+    except ScaffoldError as exc:
+        print(f"rnngrade: {exc}", file=sys.stderr)
+        return 2
+    from grader.packs import pack_source
+
+    found = pack_source(args.name)
+    print(f"wrote {directory}")
+    if found is not None and found.directory == directory.parent.resolve():
+        print(f"  found by rnngrade ({found.kind}); next: rnngrade pack check {args.name}; "
+              f"python -m pytest {directory / ('test_' + args.name.replace('-', '_') + '.py')}")
+    else:
+        print(f"  rnngrade does not look in {directory.parent}: set RNNGRADE_HOME={directory.parent.parent} "
+              f"(the folder holding assignments/) or move it (docs/PACKS.md 'Where packs are found')")
     return 0
 
 

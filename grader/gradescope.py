@@ -68,6 +68,10 @@ def build_autograder(*, pack_id: str, output: Path, train: str = "full", show_ma
         for name in INCLUDE:
             _add_tree(archive, root / name, name)
         _add_tree(archive, pack.spec.dir, f"assignments/{pack_id}")
+        ref = pack.reference_path  # a reference beside the pack's assignments/ folder: where it resolves
+        if ref is not None and ref.is_file() and pack.spec.dir not in ref.parents \
+                and not (root / pack.spec.reference).is_file():
+            _write(archive, pack.spec.reference, ref.read_text())
     return output
 
 
