@@ -150,16 +150,19 @@ def cmd_list(_args) -> int:
         print(f"{spec.id:<16} {spec.total:>5g} points ({auto:g} auto, {spec.total - auto:g} manual)  {spec.title}"
               f"  [{source}: {spec.dir}]")
     loaded = {s.id for s in list_packs()}
-    for pack_id in sorted(set(found) - loaded):  # a pack that does not load is listed with why
+    broken = 0
+    for pack_id in sorted(set(found) - loaded):  # a pack that does not load: one line, exit 2
         try:
             load_pack(pack_id)
         except PackError as exc:
-            print(f"{pack_id:<16} BROKEN: {exc}  [{found[pack_id][1].kind}: {found[pack_id][0]}]")
+            broken += 1
+            print(f"rnngrade: {pack_id} [{found[pack_id][1].kind}: {found[pack_id][0]}] is broken: {exc}",
+                  file=sys.stderr)
     for pack_id, directory, source in shadowed_packs():
         print(f"  (hidden: {pack_id} in {directory} [{source.kind}], found earlier elsewhere)")
     for line in source_problems():
         print(f"rnngrade: {line}", file=sys.stderr)
-    return 0
+    return 2 if broken else 0
 
 
 def cmd_pack(args) -> int:

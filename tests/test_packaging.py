@@ -239,3 +239,14 @@ def test_installed_wheel_lists_and_checks_without_a_checkout(wheel, tmp_path):
     assert seen.returncode == 0, seen.stderr
     assert "assignments\nreference" in seen.stdout  # the folders exist ...
     assert "lab7" not in seen.stdout and "rubric" not in seen.stdout  # ... and are empty
+
+
+def test_list_names_a_broken_pack_in_one_line_and_exits_2(tmp_path, monkeypatch, capsys):
+    directory = _pack(tmp_path / "assignments", "half-written", "a typo")
+    (directory / "rubric.toml").write_text('id = "half-written"\npoints = 3\n')
+    monkeypatch.setenv("RNNGRADE_HOME", str(tmp_path))
+    assert main(["list"]) == 2
+    captured = capsys.readouterr()
+    assert "lab7-inclass" in captured.out  # the others are still listed
+    (line,) = [l for l in captured.err.splitlines() if "half-written" in l]
+    assert "is broken" in line and "unknown key(s) points" in line
