@@ -144,20 +144,16 @@ def cmd_list(_args) -> int:
     from grader.packs import find_packs, shadowed_packs, source_problems
 
     found = find_packs()
-    for spec in list_packs():
+    broken: list[str] = []
+    for spec in list_packs(broken):
         auto = sum(i.points for i in spec.items if i.kind == "auto")
         source = found[spec.id][1].kind if spec.id in found else "?"
         print(f"{spec.id:<16} {spec.total:>5g} points ({auto:g} auto, {spec.total - auto:g} manual)  {spec.title}"
               f"  [{source}: {spec.dir}]")
-    loaded = {s.id for s in list_packs()}
-    broken = 0
-    for pack_id in sorted(set(found) - loaded):  # a pack that does not load: one line, exit 2
-        try:
-            load_pack(pack_id)
-        except PackError as exc:
-            broken += 1
-            print(f"rnngrade: {pack_id} [{found[pack_id][1].kind}: {found[pack_id][0]}] is broken: {exc}",
-                  file=sys.stderr)
+    for line in broken:  # a pack that does not load or validate: one line, exit 2
+        pack_id = line.split(":", 1)[0]
+        where = f" [{found[pack_id][1].kind}: {found[pack_id][0]}]" if pack_id in found else ""
+        print(f"rnngrade: broken pack {line}{where}", file=sys.stderr)
     for pack_id, directory, source in shadowed_packs():
         print(f"  (hidden: {pack_id} in {directory} [{source.kind}], found earlier elsewhere)")
     for line in source_problems():
@@ -172,36 +168,18 @@ def cmd_pack(args) -> int:
 
 
 def pack_summary(pack) -> tuple[int, int]:
-    """(auto and manual items, declared sub-checks) of a loaded pack."""
-    declared = 0
-    for fn in pack.checks.values():
-        table = None
-        for name in ("_rnngrade_checks", "checks", "_rnngrade_declared", "declared"):
-            table = getattr(fn, name, None)
-            if isinstance(table, dict):
-                break
-        declared += len(table) if isinstance(table, dict) else 0
-    return len(pack.spec.items), declared
+    """(items, declared sub-checks) of a loaded pack."""
+    from grader.checks import declared
+
+    return len(pack.spec.items), sum(len(declared(fn)) for fn in pack.checks.values())
 
 
 def cmd_pack_check(args) -> int:
-    pack = load_pack(args.pack)  # the rubric's own problems: PackError, exit 2 in main()
-    try:
-        from grader.validate import pack_problems
-    except ImportError:  # before the engine's validation lands: the checks import, ids are known
-        def pack_problems(pack):
-            try:
-                pack.checks
-            except PackError as exc:
-                return [str(exc)]
-            return [f"{pack.spec.dir / 'checks.py'}: auto item {i.id!r} has no check function (@item)"
-                    for i in pack.spec.items if i.kind == "auto" and i.id not in pack.checks]
-    try:
-        problems = pack_problems(pack)
-    except PackError as exc:
-        problems = [str(exc)]
-    except Exception as exc:  # checks.py that does not even import: the pack's problem, named
-        problems = [f"{pack.spec.dir / 'checks.py'} does not import: {type(exc).__name__}: {exc}"]
+    """The load-time validation alone: every problem on its own line, exit 2; else one ok line."""
+    from grader.validate import pack_problems
+
+    pack = load_pack(args.pack, validate=False)  # the rubric's own problems: PackError, exit 2 in main()
+    problems = pack_problems(pack)
     if problems:
         for line in problems:
             print(f"rnngrade: {args.pack}: {line}", file=sys.stderr)

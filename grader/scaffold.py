@@ -152,7 +152,8 @@ def step(ctx):
     if got is None or np.shape(got) != expected.shape:
         yield failed("shape", expected=f"an array of shape {expected.shape}",
                      observed="None" if got is None else f"shape {np.shape(got)}",
-                     hint="return the new state (an array), not print it")
+                     hint="rnn_step returned None: write the TODO and return the new state" if got is None
+                     else "one value per hidden unit: W @ h + U @ x + b with x and h as 1-D vectors")
         yield not_checked("the state has the wrong shape")
         return
     yield passed("shape", expected=f"shape {expected.shape}", observed=f"shape {np.shape(got)}")
@@ -181,7 +182,8 @@ def forward(ctx):
     if got is None or np.shape(got) != expected.shape:
         yield failed("shape", expected=f"an array of shape {expected.shape} (one row per time step)",
                      observed="None" if got is None else f"shape {np.shape(got)}",
-                     hint="keep every state in a list and return np.stack(states)")
+                     hint="rnn_forward returned None: write the TODO and return the states" if got is None
+                     else "one row per time step: keep each new state in a list, return np.stack(states)")
         yield not_checked("the states have the wrong shape")
         return
     yield passed("shape", expected=f"shape {expected.shape}", observed=f"shape {np.shape(got)}")
