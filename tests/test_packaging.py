@@ -249,4 +249,4 @@ def test_list_names_a_broken_pack_in_one_line_and_exits_2(tmp_path, monkeypatch,
     captured = capsys.readouterr()
     assert "lab7-inclass" in captured.out  # the others are still listed
     (line,) = [l for l in captured.err.splitlines() if "half-written" in l]
-    assert "is broken" in line and "unknown key(s) points" in line
+    assert line.startswith("rnngrade: broken pack half-written: ") and "unknown key(s) points" in line
