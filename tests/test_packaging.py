@@ -223,6 +223,14 @@ def test_installed_wheel_lists_and_checks_without_a_checkout(wheel, tmp_path):
                              capture_output=True, text=True, timeout=300)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "Total: 20/30  (auto 20/20" in checked.stdout, checked.stdout
+    # the Gradescope zip built from the install holds what setup.sh installs, and one pack
+    built = subprocess.run([rnngrade, "gradescope", "lab7-inclass", "-o", str(tmp_path / "ag.zip")], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    names = set(zipfile.ZipFile(tmp_path / "ag.zip").namelist())
+    assert {"setup.sh", "run_autograder", "pyproject.toml", "requirements.txt", "README.md", "grader/cli.py",
+            "assignments/lab7-inclass/rubric.toml", "reference/lab7_inclass.py"} <= names
+    assert not [n for n in names if "_shipped" in n or n.startswith("assignments/tutorial8")]
     # student code under bubblewrap sees empty folders where the installed packs and references are
     from grader.sandbox import confinement_level
 
@@ -237,7 +245,7 @@ def test_installed_wheel_lists_and_checks_without_a_checkout(wheel, tmp_path):
     seen = subprocess.run([str(python), "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=60)
     assert seen.returncode == 0, seen.stderr
-    assert "assignments\nreference" in seen.stdout  # the folders exist ...
+    assert "\nassignments\n" in seen.stdout and "\nreference\n" in seen.stdout  # the folders exist ...
     assert "lab7" not in seen.stdout and "rubric" not in seen.stdout  # ... and are empty
 
 
