@@ -374,7 +374,11 @@ def cmd_demo(args) -> int:
     from grader.sandbox import WorkerPool
 
     root = project_root() / "submissions"
-    packs = [s for s in list_packs() if (root / s.id).is_dir() and (not args.pack or s.id in args.pack)]
+
+    def examples(spec) -> Path:  # submissions/<pack> (the shipped packs), else <pack>/examples
+        return root / spec.id if (root / spec.id).is_dir() else spec.dir / "examples"
+
+    packs = [s for s in list_packs() if examples(s).is_dir() and (not args.pack or s.id in args.pack)]
     if not packs:
         print("rnngrade: no example submissions found", file=sys.stderr)
         return 1
@@ -382,14 +386,14 @@ def cmd_demo(args) -> int:
     for spec in packs:
         pool = WorkerPool(imports=spec.warm, size=max(1, args.jobs))
         try:
-            batch = grade_batch(pack_id=spec.id, paths=[root / spec.id], jobs=max(1, args.jobs), pool=pool,
+            batch = grade_batch(pack_id=spec.id, paths=[examples(spec)], jobs=max(1, args.jobs), pool=pool,
                                 data_dir=_data_dir(None), seed=1234, progress=_progress(True))
         finally:
             pool.close()
         write_outputs(batch, args.out / spec.id)
         print(f"\n== {spec.id}: {spec.title}")
         print(terminal.render_batch(batch))
-        mismatches += _compare_expected(batch, root / spec.id)
+        mismatches += _compare_expected(batch, examples(spec))
         print(f"reports: {args.out / spec.id / 'index.html'}")
     print(f"\ndemo: {'all example submissions got their expected scores' if not mismatches else f'{mismatches} example submission(s) differ from expected.json'}")
     return 0 if not mismatches else 1

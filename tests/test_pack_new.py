@@ -98,3 +98,18 @@ def test_pack_check_names_a_broken_pack_in_one_line(tmp_path, monkeypatch, capsy
 def test_every_shipped_pack_passes_pack_check(pack_id, capsys):
     assert main(["pack", "check", pack_id]) == 0, capsys.readouterr().err
     assert capsys.readouterr().out.startswith(f"ok: {pack_id} (")
+
+
+def test_pack_new_writes_into_the_current_checkout_and_demo_grades_its_examples(tmp_path, monkeypatch, capsys):
+    checkout = tmp_path / "course"
+    (checkout / "assignments").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("[project]\nname = 'course'\n")
+    monkeypatch.delenv("RNNGRADE_HOME", raising=False)
+    monkeypatch.chdir(checkout)
+    assert main(["pack", "new", "first"]) == 0  # no pack yet: ./assignments, then a checkout
+    assert (checkout / "assignments" / "first" / "rubric.toml").is_file()
+    assert main(["pack", "new", "second"]) == 0
+    assert "found by rnngrade (checkout)" in capsys.readouterr().out
+    assert main(["demo", "--pack", "second", "--out", str(tmp_path / "demo"), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "all example submissions got their expected scores" in out and "no-bias" in out
