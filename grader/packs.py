@@ -77,10 +77,8 @@ def _installed_dir() -> Path:
 def _entry_point_dirs() -> list[PackSource]:
     from importlib import metadata
 
-    try:
-        points = metadata.entry_points(group=ENTRY_POINT_GROUP)
-    except TypeError:  # Python < 3.10 signature; kept for safety
-        points = metadata.entry_points().get(ENTRY_POINT_GROUP, [])  # type: ignore[attr-defined]
+    points = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    _BROKEN_SOURCES.clear()
     found = []
     for point in sorted(points, key=lambda p: p.name):
         dist = getattr(getattr(point, "dist", None), "name", None)
