@@ -19,7 +19,18 @@ from grader.packs import PackError, list_packs, load_pack, project_root
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnngrade", description="Auto-grader for RNN lab assignments.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="packs and their rubric totals")
+    sub.add_parser("list", help="packs, their rubric totals and where each was found")
+
+    pack = sub.add_parser("pack", help="write and check assignment packs (docs/PACKS.md)")
+    pack_sub = pack.add_subparsers(dest="pack_command", required=True)
+    pack_check = pack_sub.add_parser("check", help="validate a pack as the engine does when it loads it")
+    pack_check.add_argument("pack")
+    pack_new = pack_sub.add_parser("new", help="scaffold a working pack (rubric, checks, probes, handout, "
+                                               "reference, examples, test)")
+    pack_new.add_argument("name", help="the pack id: lower case letters, digits and dashes (e.g. lab9-gru)")
+    pack_new.add_argument("--dir", type=Path, default=None,
+                          help="folder that holds pack folders (default: $RNNGRADE_HOME/assignments, "
+                               "else the current checkout's assignments/, else ./assignments)")
 
     grade = sub.add_parser("grade", help="grade submissions (TA)")
     grade.add_argument("pack")
@@ -117,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("grade", "check", "demo"):
             _choose_sandbox(args)
-        return {"list": cmd_list, "grade": cmd_grade, "check": cmd_check, "demo": cmd_demo,
+        return {"list": cmd_list, "pack": cmd_pack, "grade": cmd_grade, "check": cmd_check, "demo": cmd_demo,
                 "gradescope": cmd_gradescope, "data": cmd_data, "review": cmd_review}[args.command](args)
     except (PackError, SandboxUnavailable) as exc:
         print(f"rnngrade: {exc}", file=sys.stderr)
@@ -130,13 +141,73 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_list(_args) -> int:
+    from grader.packs import find_packs, shadowed_packs, source_problems
+
+    found = find_packs()
     broken: list[str] = []
     for spec in list_packs(broken):
         auto = sum(i.points for i in spec.items if i.kind == "auto")
-        print(f"{spec.id:<16} {spec.total:>5g} points ({auto:g} auto, {spec.total - auto:g} manual)  {spec.title}")
-    for line in broken:
-        print(f"rnngrade: broken pack {line}", file=sys.stderr)
+        source = found[spec.id][1].kind if spec.id in found else "?"
+        print(f"{spec.id:<16} {spec.total:>5g} points ({auto:g} auto, {spec.total - auto:g} manual)  {spec.title}"
+              f"  [{source}: {spec.dir}]")
+    for line in broken:  # a pack that does not load or validate: one line, exit 2
+        pack_id = line.split(":", 1)[0]
+        where = f" [{found[pack_id][1].kind}: {found[pack_id][0]}]" if pack_id in found else ""
+        print(f"rnngrade: broken pack {line}{where}", file=sys.stderr)
+    for pack_id, directory, source in shadowed_packs():
+        print(f"  (hidden: {pack_id} in {directory} [{source.kind}], found earlier elsewhere)")
+    for line in source_problems():
+        print(f"rnngrade: {line}", file=sys.stderr)
     return 2 if broken else 0
+
+
+def cmd_pack(args) -> int:
+    if args.pack_command == "check":
+        return cmd_pack_check(args)
+    return cmd_pack_new(args)
+
+
+def pack_summary(pack) -> tuple[int, int]:
+    """(items, declared sub-checks) of a loaded pack."""
+    from grader.checks import declared
+
+    return len(pack.spec.items), sum(len(declared(fn)) for fn in pack.checks.values())
+
+
+def cmd_pack_check(args) -> int:
+    """The load-time validation alone: every problem on its own line, exit 2; else one ok line."""
+    from grader.validate import pack_problems
+
+    pack = load_pack(args.pack, validate=False)  # the rubric's own problems: PackError, exit 2 in main()
+    problems = pack_problems(pack)
+    if problems:
+        for line in problems:
+            print(f"rnngrade: {args.pack}: {line}", file=sys.stderr)
+        return 2
+    items, declared = pack_summary(pack)
+    print(f"ok: {args.pack} ({items} items, {declared} sub-checks)")
+    return 0
+
+
+def cmd_pack_new(args) -> int:
+    from grader.scaffold import ScaffoldError, default_pack_dir, write_pack
+
+    try:
+        directory = write_pack(args.name, args.dir if args.dir is not None else default_pack_dir())
+    except ScaffoldError as exc:
+        print(f"rnngrade: {exc}", file=sys.stderr)
+        return 2
+    from grader.packs import pack_source
+
+    found = pack_source(args.name)
+    print(f"wrote {directory}")
+    if found is not None and found.directory == directory.parent.resolve():
+        print(f"  found by rnngrade ({found.kind}); next: rnngrade pack check {args.name}; "
+              f"python -m pytest {directory / ('test_' + args.name.replace('-', '_') + '.py')}")
+    else:
+        print(f"  rnngrade does not look in {directory.parent}: set RNNGRADE_HOME={directory.parent.parent} "
+              f"(the folder holding assignments/) or move it (docs/PACKS.md 'Where packs are found')")
+    return 0
 
 
 def _data_dir(value: str | None) -> Path | None:
@@ -303,7 +374,11 @@ def cmd_demo(args) -> int:
     from grader.sandbox import WorkerPool
 
     root = project_root() / "submissions"
-    packs = [s for s in list_packs() if (root / s.id).is_dir() and (not args.pack or s.id in args.pack)]
+
+    def examples(spec) -> Path:  # submissions/<pack> (the shipped packs), else <pack>/examples
+        return root / spec.id if (root / spec.id).is_dir() else spec.dir / "examples"
+
+    packs = [s for s in list_packs() if examples(s).is_dir() and (not args.pack or s.id in args.pack)]
     if not packs:
         print("rnngrade: no example submissions found", file=sys.stderr)
         return 1
@@ -311,14 +386,14 @@ def cmd_demo(args) -> int:
     for spec in packs:
         pool = WorkerPool(imports=spec.warm, size=max(1, args.jobs))
         try:
-            batch = grade_batch(pack_id=spec.id, paths=[root / spec.id], jobs=max(1, args.jobs), pool=pool,
+            batch = grade_batch(pack_id=spec.id, paths=[examples(spec)], jobs=max(1, args.jobs), pool=pool,
                                 data_dir=_data_dir(None), seed=1234, progress=_progress(True))
         finally:
             pool.close()
         write_outputs(batch, args.out / spec.id)
         print(f"\n== {spec.id}: {spec.title}")
         print(terminal.render_batch(batch))
-        mismatches += _compare_expected(batch, root / spec.id)
+        mismatches += _compare_expected(batch, examples(spec))
         print(f"reports: {args.out / spec.id / 'index.html'}")
     print(f"\ndemo: {'all example submissions got their expected scores' if not mismatches else f'{mismatches} example submission(s) differ from expected.json'}")
     return 0 if not mismatches else 1

@@ -68,7 +68,7 @@ _FINGERPRINTS: dict[str, tuple[str, str | None]] = {}
 def fingerprint(pack_id: str) -> tuple[str, str | None]:
     """(hash of the grader's code, hash of the pack and its reference; None without the pack)."""
     if pack_id not in _FINGERPRINTS:
-        from grader.packs import PackError, load_pack, project_root
+        from grader.packs import PackError, load_pack
 
         grader_dir = Path(__file__).resolve().parent
         code = hashlib.sha256()
@@ -81,7 +81,7 @@ def fingerprint(pack_id: str) -> tuple[str, str | None]:
             digest = hashlib.sha256()
             _hash_tree(digest, pack.spec.dir, pack.spec.dir)
             if pack.spec.reference:
-                ref = project_root() / pack.spec.reference
+                ref = pack.reference_path
                 if ref.is_file():
                     digest.update(ref.read_bytes())
             pack_hash = digest.hexdigest()[:12]

@@ -255,8 +255,14 @@ def _submission_error(units: dict, missing: dict) -> str | None:
 def _hidden_paths(pack: Pack) -> list[str]:
     from grader.packs import project_root
 
+    from grader.packs import hidden_pack_paths
+
     root = project_root()
-    return [str(root / "reference"), str(root / "assignments"), str(root / "submissions"), str(root / "tests")]
+    paths = [str(root / "reference"), str(root / "assignments"), str(root / "submissions"), str(root / "tests"),
+             str(pack.spec.dir), *hidden_pack_paths()]
+    if pack.reference_path is not None:
+        paths.append(str(pack.reference_path.parent))
+    return list(dict.fromkeys(paths))
 
 
 # -- a batch ---------------------------------------------------------------------------------

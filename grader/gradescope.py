@@ -34,6 +34,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates" / "gradescope"
 
 # What the autograder needs from the repository: never the example submissions or tests.
 INCLUDE = ["grader", "reference", "pyproject.toml", "requirements.txt", "README.md"]
+SHIPPED = Path(__file__).resolve().parent / "_shipped"  # a wheel's packs, references and build files
 
 # Files of a submission the grader looks at (code, answers); the rest is ignored.
 SUBMISSION_SUFFIXES = {".py", ".ipynb", ".md", ".txt", ".pdf"}
@@ -66,8 +67,15 @@ def build_autograder(*, pack_id: str, output: Path, train: str = "full", show_ma
                 text = text.replace(key, value)
             _write(archive, name, text, executable=True)
         for name in INCLUDE:
-            _add_tree(archive, root / name, name)
+            source = root / name
+            if not source.exists() and (SHIPPED / name).exists():
+                source = SHIPPED / name  # an installed wheel: the copies it carries (pyproject: grader._shipped)
+            _add_tree(archive, source, name)
         _add_tree(archive, pack.spec.dir, f"assignments/{pack_id}")
+        ref = pack.reference_path  # a reference beside the pack's assignments/ folder: where it resolves
+        if ref is not None and ref.is_file() and pack.spec.dir not in ref.parents \
+                and not (root / pack.spec.reference).is_file():
+            _write(archive, pack.spec.reference, ref.read_text())
     return output
 
 
@@ -83,6 +91,8 @@ def _add_tree(archive: zipfile.ZipFile, path: Path, arcname: str) -> None:
         archive.write(path, arcname)
         return
     for file in sorted(path.rglob("*")):
+        if path == SHIPPED.parent and file.relative_to(path).parts[0] == SHIPPED.name:
+            continue  # the wheel's copies of every pack: the zip holds its own pack and files
         if file.is_file() and "__pycache__" not in file.parts and not file.name.endswith(".pyc"):
             archive.write(file, f"{arcname}/{file.relative_to(path)}")
 

@@ -22,11 +22,157 @@ class PackError(Exception):
 
 
 def project_root() -> Path:
+    """The grader's own root: `RNNGRADE_HOME`, else the folder holding the grader package
+    (a checkout). Example submissions (`rnngrade demo`) and the Gradescope zip's files are
+    read from here; packs are found by `pack_sources()`."""
     return Path(os.environ.get("RNNGRADE_HOME") or Path(__file__).resolve().parent.parent)
 
 
 def assignments_dir() -> Path:
     return project_root() / "assignments"
+
+
+# -- where packs are found -------------------------------------------------------------------
+#
+# In this order, the first location holding a pack id wins (docs/PACKS.md "Where packs are
+# found"):
+#   1. $RNNGRADE_HOME/assignments
+#   2. the current checkout: the cwd or its nearest parent holding assignments/*/rubric.toml
+#      beside a pyproject.toml or .git
+#   3. the installed package's shipped packs: grader/_shipped/assignments in a wheel, the
+#      checkout's assignments/ when the grader runs from a checkout
+#   4. pip packages declaring an entry point in the group `rnngrade.packs`; its value names a
+#      module (its folder holds pack folders) or a callable returning such a folder
+
+ENTRY_POINT_GROUP = "rnngrade.packs"
+
+
+@dataclass(frozen=True)
+class PackSource:
+    kind: str        # "RNNGRADE_HOME", "checkout", "installed", "entry point NAME (DIST)"
+    directory: Path  # the folder holding pack folders
+
+
+def _has_packs(directory: Path) -> bool:
+    try:
+        return directory.is_dir() and any(directory.glob("*/rubric.toml"))
+    except OSError:
+        return False
+
+
+def _checkout_root(start: Path) -> Path | None:
+    for folder in [start, *start.parents]:
+        if _has_packs(folder / "assignments") and ((folder / "pyproject.toml").exists()
+                                                   or (folder / ".git").exists()):
+            return folder
+    return None
+
+
+def _installed_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    wheel = here / "_shipped" / "assignments"  # pip install of the wheel (pyproject: grader._shipped)
+    return wheel if wheel.is_dir() else here.parent / "assignments"
+
+
+def _entry_point_dirs() -> list[PackSource]:
+    from importlib import metadata
+
+    points = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    _BROKEN_SOURCES.clear()
+    found = []
+    for point in sorted(points, key=lambda p: p.name):
+        dist = getattr(getattr(point, "dist", None), "name", None)
+        kind = f"entry point {point.name}" + (f" ({dist})" if dist else "")
+        try:
+            value = point.load()
+            if isinstance(value, ModuleType):
+                locations = list(getattr(value, "__path__", []) or [])
+                directory = Path(locations[0]) if locations else Path(value.__file__).parent
+            else:
+                directory = Path(value() if callable(value) else value)
+        except Exception as exc:  # a broken course package must not hide every other pack
+            _BROKEN_SOURCES[kind] = f"{kind}: {point.value} could not be loaded ({type(exc).__name__}: {exc})"
+            continue
+        found.append(PackSource(kind, directory.resolve()))
+    return found
+
+
+_BROKEN_SOURCES: dict[str, str] = {}
+
+
+def pack_sources() -> list[PackSource]:
+    """The locations searched for packs, in order (duplicates of one folder kept once)."""
+    sources = []
+    home = os.environ.get("RNNGRADE_HOME")
+    if home:
+        sources.append(PackSource("RNNGRADE_HOME", Path(home).resolve() / "assignments"))
+    try:
+        checkout = _checkout_root(Path.cwd().resolve())
+    except OSError:  # a cwd that was removed
+        checkout = None
+    if checkout is not None:
+        sources.append(PackSource("checkout", checkout / "assignments"))
+    sources.append(PackSource("installed", _installed_dir().resolve()))
+    sources += _entry_point_dirs()
+    kept, seen = [], set()
+    for source in sources:
+        if source.directory not in seen:
+            seen.add(source.directory)
+            kept.append(source)
+    return kept
+
+
+def find_packs() -> dict[str, tuple[Path, PackSource]]:
+    """pack id (its folder's name) -> (pack folder, where it was found); first found wins."""
+    found: dict[str, tuple[Path, PackSource]] = {}
+    for source in pack_sources():
+        if not source.directory.is_dir():
+            continue
+        for directory in sorted(source.directory.iterdir()):
+            if (directory / "rubric.toml").is_file() and directory.name not in found:
+                found[directory.name] = (directory, source)
+    return found
+
+
+def pack_source(pack_id: str) -> PackSource | None:
+    hit = find_packs().get(pack_id)
+    return hit[1] if hit else None
+
+
+def shadowed_packs() -> list[tuple[str, Path, PackSource]]:
+    """Packs hidden by one of the same id found earlier: (id, hidden folder, its source)."""
+    winners = find_packs()
+    hidden = []
+    for source in pack_sources():
+        if source.directory.is_dir():
+            for directory in sorted(source.directory.iterdir()):
+                if (directory / "rubric.toml").is_file() and winners[directory.name][0] != directory:
+                    hidden.append((directory.name, directory, source))
+    return hidden
+
+
+def source_problems() -> list[str]:
+    """Entry points that could not be loaded (`rnngrade list` prints them)."""
+    pack_sources()
+    return list(_BROKEN_SOURCES.values())
+
+
+def resolve_pack_file(pack_dir: Path, relative: str) -> Path:
+    """A path named in a pack (rubric.toml's `reference`): relative to the pack folder when it
+    is there (a pack that ships its reference inside), else to the folder holding the pack's
+    `assignments/` folder (the shipped packs' `reference/...`, in a checkout and in the wheel)."""
+    inside = pack_dir / relative
+    return inside if inside.exists() else pack_dir.parent.parent / relative
+
+
+def hidden_pack_paths() -> list[str]:
+    """Every folder holding packs, and the reference/ folder beside each: never readable from
+    student code (the sandbox hides them)."""
+    paths = []
+    for source in pack_sources():
+        paths.append(str(source.directory))
+        paths.append(str(source.directory.parent / "reference"))
+    return paths
 
 
 REPORT_CHECKS = "report"  # checks.py: @item("report") checks the submission as a whole
@@ -230,10 +376,14 @@ class Pack:
     def reference(self) -> ModuleType | None:
         if not self.spec.reference:
             return None
-        return _import_file(f"rnngrade_reference_{_ident(self.spec.id)}", project_root() / self.spec.reference)
+        return _import_file(f"rnngrade_reference_{_ident(self.spec.id)}", self.reference_path)
+
+    @property
+    def reference_path(self) -> Path | None:
+        return resolve_pack_file(self.spec.dir, self.spec.reference) if self.spec.reference else None
 
     def reference_module(self, relative: str) -> ModuleType:
-        return _import_file(f"rnngrade_reference_{_ident(relative)}", project_root() / relative)
+        return _import_file(f"rnngrade_reference_{_ident(relative)}", resolve_pack_file(self.spec.dir, relative))
 
     @property
     def handout_dir(self) -> Path:
@@ -262,11 +412,13 @@ def _import_file(name: str, path: Path) -> ModuleType:
 
 
 def load_pack(pack_id: str, *, validate: bool = True) -> Pack:
-    directory = assignments_dir() / pack_id
+    hit = find_packs().get(pack_id) if pack_id and "/" not in pack_id and pack_id not in (".", "..") else None
+    if hit is None:
+        known = ", ".join(sorted(find_packs())) or "none"
+        searched = ", ".join(str(s.directory) for s in pack_sources())
+        raise PackError(f"unknown pack {pack_id!r} (known packs: {known}; searched {searched})")
+    directory = hit[0]
     spec_path = directory / "rubric.toml"
-    if not spec_path.exists():
-        known = ", ".join(p.id for p in list_packs()) or "none"
-        raise PackError(f"unknown pack {pack_id!r} (known packs: {known})")
     with open(spec_path, "rb") as fh:
         try:
             data = tomllib.load(fh)
@@ -284,16 +436,12 @@ def list_packs(broken: list[str] | None = None) -> list[PackSpec]:
     """The packs that load and validate; each broken one adds its one-line problem to
     `broken` when given (`rnngrade list` shows them and exits 2)."""
     specs = []
-    root = assignments_dir()
-    if not root.is_dir():
-        return specs
-    for directory in sorted(root.iterdir()):
-        if (directory / "rubric.toml").exists():
-            try:
-                specs.append(load_pack(directory.name).spec)
-            except PackError as exc:
-                if broken is not None:
-                    broken.append(f"{directory.name}: {exc}")
+    for pack_id in sorted(find_packs()):
+        try:
+            specs.append(load_pack(pack_id).spec)
+        except PackError as exc:
+            if broken is not None:
+                broken.append(f"{pack_id}: {exc}")
     return specs
 
 

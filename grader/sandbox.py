@@ -182,6 +182,12 @@ def _grader_root() -> str:
     return str(Path(protocol.__file__).resolve().parent)
 
 
+def _pack_folders() -> list[str]:
+    from grader.packs import hidden_pack_paths
+
+    return sorted({os.path.realpath(p) for p in hidden_pack_paths()})
+
+
 def _sandbox_env() -> dict[str, str]:
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
             "PYTHONPATH": str(Path(_grader_root()).parent), "PYTHONHASHSEED": "0",
@@ -208,8 +214,14 @@ def _bwrap_prefix(jobs_root: str) -> list[str]:
     for root in _python_roots():
         args += ["--ro-bind", root, root]
     grader_dir = _grader_root()
-    args += ["--ro-bind", grader_dir, grader_dir, "--bind", jobs_root, "/jobs", "--chdir", "/jobs",
-             "--clearenv"]
+    args += ["--ro-bind", grader_dir, grader_dir]
+    # packs installed where Python lives (the wheel's grader/_shipped, a course's pack package
+    # in site-packages) are inside the folders bound above: an empty tmpfs covers them
+    bound = [*_python_roots(), grader_dir]
+    for path in _pack_folders():
+        if os.path.isdir(path) and any(path == b or path.startswith(b + os.sep) for b in bound):
+            args += ["--tmpfs", path]
+    args += ["--bind", jobs_root, "/jobs", "--chdir", "/jobs", "--clearenv"]
     for key, value in _sandbox_env().items():
         args += ["--setenv", key, value]
     return args

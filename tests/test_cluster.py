@@ -209,12 +209,15 @@ def test_workers_without_the_pack_other_code_or_weaker_sandbox_are_refused_by_na
     from grader.sandbox import confinement_level
 
     home = tmp_path / "home"
-    (home / "assignments").mkdir(parents=True)  # a grader install whose assignments lack the pack
+    (home / "assignments").mkdir(parents=True)  # a grader install whose assignments lack the pack:
+    bare = tmp_path / "bare"  # the same package, installed without the shipped packs
+    shutil.copytree(ROOT / "grader", bare / "grader", ignore=shutil.ignore_patterns("__pycache__"))
     other = tmp_path / "other"  # another rnngrade: the same package, one line changed
     shutil.copytree(ROOT / "grader", other / "grader", ignore=shutil.ignore_patterns("__pycache__"))
     with open(other / "grader" / "score.py", "a") as fh:
         fh.write("\n# a later release\n")
-    strays = [_worker(cluster["address"], "no-pack", tmp_path / "no-pack.log", RNNGRADE_HOME=str(home)),
+    strays = [_worker(cluster["address"], "no-pack", tmp_path / "no-pack.log", RNNGRADE_HOME=str(home),
+                      PYTHONPATH=str(bare)),
               _worker(cluster["address"], "other-code", tmp_path / "other-code.log",
                       PYTHONPATH=str(other), RNNGRADE_HOME=str(ROOT))]
     level = confinement_level()

@@ -49,14 +49,27 @@ def test_two_units_in_one_folder_are_one_student(tmp_path):
     assert len(subs) == 1 and len(subs[0].files) == 2
 
 
-def test_zip_and_zip_slip(tmp_path):
+def test_zip_and_zip_slip(tmp_path, monkeypatch):
+    """Entries that climb out of the extraction folder (`..` anywhere, absolute names) are
+    dropped: every file the archive leaves on disk lies inside rnngrade's extraction folder."""
+    import tempfile
+
+    scratch = tmp_path / "a" / "b" / "scratch"  # where the extraction folder is made: climbing
+    scratch.mkdir(parents=True)                 # out of it lands in tmp_path, where it is seen
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     archive = tmp_path / "dave.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("dave/lab7.py", "x = 1\n")
         z.writestr("../../evil.py", "x = 1\n")
-    subs, _ = discover([archive], LAB7)
-    assert [s.student for s in subs] == ["dave"]
-    assert not (tmp_path.parent / "evil.py").exists()
+        z.writestr("dave/../../../evil2.py", "x = 1\n")
+        z.writestr(str(tmp_path / "a" / "abs_evil.py"), "x = 1\n")
+    assert any(n.startswith("/") for n in zipfile.ZipFile(archive).namelist())  # kept absolute
+    subs, failures = discover([archive], LAB7)
+    assert not failures and [s.student for s in subs] == ["dave"]
+    assert [f.name for f in subs[0].files] == ["lab7.py"]
+    (extracted,) = scratch.glob("rnngrade-zip-*")
+    landed = sorted(p for p in tmp_path.rglob("*") if p.is_file() and p != archive)
+    assert landed == [extracted / "dave" / "lab7.py"], landed
 
 
 def test_gradescope_export(tmp_path):
