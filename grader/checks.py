@@ -118,6 +118,9 @@ def exception_text(error: StudentError | StudentRaised | BaseException) -> str:
     "your code raised TypeError: msg at cell 3, line 4 (`the line`)"."""
     if isinstance(error, StudentRaised):
         error = error.error
+    if isinstance(error, StudentError) and error.type == "Timeout":
+        return ("your code did not finish within its time limit: look for a loop whose condition never "
+                "changes, or training far longer than the handout asks")
     if isinstance(error, StudentError):
         where = f" at {error.where}" if error.where else ""
         line = f" (`{error.line.strip()}`)" if error.line and error.line.strip() else ""

@@ -6,6 +6,8 @@ what they find into plain values (floats, numpy arrays, counts) for the grader t
 Nothing here compares with a reference or decides anything."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 try:
@@ -52,10 +54,14 @@ def floats(values, limit=100000):
         values = values.detach().cpu().reshape(-1).tolist()
     if isinstance(values, np.ndarray):
         values = values.reshape(-1).tolist()
-    if not isinstance(values, (list, tuple)):
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        return None
+    try:  # a deque, a generator, a custom history object: any iterable of numbers
+        values = list(itertools.islice(iter(values), limit))
+    except Exception:
         return None
     out = []
-    for v in list(values)[:limit]:
+    for v in values:
         if torch is not None and isinstance(v, torch.Tensor) and v.numel() == 1:
             v = v.item()
         try:

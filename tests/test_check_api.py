@@ -147,6 +147,11 @@ def test_exception_text_is_one_format():
     assert exception_text(err) == "your code raised TypeError: bad operand at cell 3, line 4 (`y = x + 'a'`)"
 
 
+def test_a_time_limit_reads_as_what_it_likely_means():
+    text = exception_text(StudentError("Timeout", "the code did not finish within the time limit"))
+    assert "did not finish within its time limit" in text and "raised" not in text
+
+
 def test_tier_takes_the_highest_threshold_reached():
     table = [(0.9, 10), (0.8, 6), (0.5, 2)]
     assert [tier(table, v) for v in (0.95, 0.9, 0.85, 0.5, 0.2, None)] == [10, 10, 6, 2, 0, 0]

@@ -203,9 +203,12 @@ def test_the_standard_probes_reach_every_run_as_std(worker):
     a pack's probes.py) use `std` instead of copying helpers into each pack."""
     run = run_source(worker, "import torch\nm = torch.nn.Linear(3, 2)\nlosses = [torch.tensor(0.5), 0.25]\n"
                              "def train():\n    opt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
-                             "    for _ in range(3):\n        opt.zero_grad()\n    return 'done'\n")
+                             "    for _ in range(3):\n        opt.zero_grad()\n    return 'done'\n"
+                             "from collections import deque\nhistory = deque([1, 2.5])\n")
     out = run.probe("names = [n for n, _ in std.parameters(m)]; f = std.floats(losses)\n"
-                    "zeroed, result = std.count_zero_grads(train)", want=["names", "f", "zeroed", "result"])
+                    "zeroed, result = std.count_zero_grads(train); h = std.floats(history); s = std.floats('12')",
+                    want=["names", "f", "zeroed", "result", "h", "s"])
+    assert out["h"] == [1.0, 2.5] and out["s"] is None  # any iterable of numbers, never a string
     assert out["names"] == ["weight", "bias"] and out["f"] == [0.5, 0.25]
     assert out["zeroed"] == 3 and out["result"] == "done"
     run.close()

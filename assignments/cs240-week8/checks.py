@@ -77,11 +77,9 @@ def q2_code(code: str) -> str:
 def _why(exc: StudentRaised) -> str:
     """Why the sub-checks a call into the student's code feeds could not be checked: the
     engine's text for an exception; for a time limit, what it likely means."""
-    if exc.error.type != "Timeout":
-        return exception_text(exc)
-    if "not attempted" in exc.error.message:
+    if exc.error.type == "Timeout" and "not attempted" in exc.error.message:
         return exc.error.message
-    return "your code did not finish within its time limit: look for a loop whose condition never changes"
+    return exception_text(exc)
 
 
 def _method(ctx, unit: str, cls_name: str, name: str) -> ast.FunctionDef | None:
