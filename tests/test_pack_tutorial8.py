@@ -180,8 +180,8 @@ def test_reported_predictions_must_be_what_the_weights_compute():
     bare = {"pred": np.zeros((8, 100, 2), np.float32)}
     checks._verify(_Ctx(), bare, lambda f: {"pred": f(x.numpy())}, n_features=3)
     assert bare["evidence"] == "missing"
-    shape = checks.Check.ok("shape", 2)
-    assert checks._gated([shape], [bare]) != [shape] and checks._gated([shape], [honest]) == [shape]
+    shape = checks.passed("shape")
+    assert checks._gated([shape], [bare])[0].earned == 0 and checks._gated([shape], [honest]) == [shape]
     assert checks._leftover_ratio({"grads_left": "forged", "grads_fresh": [np.ones(4)]}) is None
 
 

@@ -3,11 +3,13 @@ every expected value is computed here, on inputs drawn here, and the three model
 trained in the child by the student's own training functions under fixed seeds."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 import numpy as np
 
-from grader.checks import Check, StudentRaised, array_problem, fmt, item
+from grader.checks import (StudentRaised, Verdict, close, compare, evidence, exception_text, failed, fmt, item,
+                           not_checked, passed)
 
 # -- the tutorial's numbers (Question 1) ------------------------------------------------------
 
@@ -31,16 +33,6 @@ EDGE_WORDS = ["movie", "GREAT", "Interest", "not", "Good", "scenes", "I", "liked
 
 def _run(ctx):
     return ctx.run("main")
-
-
-def _error_text(exc: StudentRaised) -> str:
-    err = exc.error
-    where = f" at {err.where}" if err.where else ""
-    return f"your code raised {err.type}: {err.message}{where}"
-
-
-def _timed_out(exc: StudentRaised) -> bool:
-    return exc.error.type == "Timeout"
 
 
 # =============================================================================================
@@ -124,14 +116,14 @@ def _seed_case(w: np.ndarray) -> dict:
 def _call_recurrence(ctx, fn_name: str, case: dict, *, catch: bool = True) -> dict:
     """The student's (hs, ys) on one case, as arrays; `error` when it raised (if `catch`)."""
     try:
-        out = _run(ctx).probe(f"hs, ys, got = probes.pair({fn_name}(U, V, W, b, c, xs))",
+        out = _run(ctx).probe(f"hs, ys, got = std.pair({fn_name}(U, V, W, b, c, xs))",
                               bind={k: (np.array(v) if isinstance(v, np.ndarray) else v)
                                     for k, v in case.items()},
                               want=["hs", "ys", "got"])
     except StudentRaised as exc:
         if not catch:
             raise
-        return {"error": _error_text(exc)}
+        return {"error": exception_text(exc)}
     ys = out.get("ys")
     T = len(case["xs"])
     if isinstance(ys, np.ndarray) and ys.shape in ((T,), (1, T)) and T > 1:
@@ -139,12 +131,18 @@ def _call_recurrence(ctx, fn_name: str, case: dict, *, catch: bool = True) -> di
     return {"hs": out.get("hs"), "ys": ys, "got": out.get("got")}
 
 
-def _diagnose(obs: np.ndarray, case: dict, mistakes: dict, ref_ys: np.ndarray, right: dict) -> str | None:
-    for hint, knobs in mistakes.items():
-        _, ys = _simulate(**case, **{**right, **knobs})
-        if ys.shape == obs.shape and np.allclose(obs, ys, rtol=1e-4, atol=1e-5):
-            return hint
-    if obs.shape == ref_ys.shape and len(obs) > 1 and np.allclose(obs[0], ref_ys[0], rtol=1e-4, atol=1e-5):
+def _diagnose(obs: Any, case: dict, mistakes: dict, ref_ys: np.ndarray, right: dict,
+              tol: dict | None = None) -> str | None:
+    """The likely mistake behind the observed ys: the one whose simulation they equal, or a
+    recurrent term that is wrong when only y(1) (no recurrence yet) is right."""
+    if not isinstance(obs, np.ndarray):
+        return None
+    tol = tol or {"rtol": 1e-4, "atol": 1e-5}
+    variants = {hint: _simulate(**case, **{**right, **knobs})[1] for hint, knobs in mistakes.items()}
+    named = compare("ys", obs, ref_ys, **tol, check_dtype=False, mistakes=variants)
+    if named.hint or named.ok:
+        return named.hint
+    if obs.shape == ref_ys.shape and len(obs) > 1 and close(obs[0], ref_ys[0], **tol):
         return ("y(1) is right (no recurrence yet at t = 1) but later steps are not: the recurrent term is "
                 "wrong (check what is fed back, W versus W^T, and that the state carries to the next step)")
     return None
@@ -164,77 +162,64 @@ def _follows_from_hs(hs: Any, ys: Any, case: dict) -> bool:
     except ValueError:
         return False
     ys = ys.astype(np.float64).reshape(T, 1)
-    return any(np.allclose(_sigmoid(h @ case["V"] + case["c"]), ys, rtol=1e-3, atol=1e-4)
-               for h in (hs, np.tanh(hs)))
+    return any(close(_sigmoid(h @ case["V"] + case["c"]), ys, rtol=1e-3, atol=1e-4) for h in (hs, np.tanh(hs)))
 
 
-def _problem(name: str, observed: Any, expected: np.ndarray, tol: dict) -> str | None:
-    problem, _ = array_problem(name, observed, expected, rtol=tol.get("rtol", 1e-4),
-                               atol=tol.get("atol", 1e-5), check_dtype=False)
-    return problem
+def _recurrence_checks(fn_name: str) -> dict:
+    return {"ys": (f"{fn_name} on the tutorial's numbers: ys", 5),
+            "hs": (f"{fn_name} on the tutorial's numbers: hs", 2),
+            "random": (f"{fn_name} on 3 random inputs (hs and ys)", 8)}
 
 
 def _recurrence_item(ctx, fn_name: str, seed_w: np.ndarray, w_shape: tuple[int, int],
-                     mistakes: dict, right: dict) -> list[Check]:
-    tol = ctx.tol()
+                     mistakes: dict, right: dict):
+    tol = {"rtol": ctx.tol().get("rtol", 1e-4), "atol": ctx.tol().get("atol", 1e-5)}
     ref_fn = getattr(ctx.reference, fn_name)
-    checks = []
     # 1. the tutorial's numbers: ys (5) and hs (2)
     case = _seed_case(seed_w)
     ref_hs, ref_ys = ref_fn(**case)
     got = _call_recurrence(ctx, fn_name, case, catch=False)  # raising here: the item's reason
-    exp_text = "ys = " + ", ".join(f"{v:.4f}" for v in ref_ys[:, 0])
-    for name, points, ref in (("ys", 5, ref_ys), ("hs", 2, ref_hs)):
-        title = f"{fn_name} on the tutorial's numbers: {name}"
-        expected = exp_text if name == "ys" else fmt(ref)
-        problem = _problem(name, got[name], ref, tol)
-        if problem is None and name == "ys" and not _follows_from_hs(got["hs"], got["ys"], case):
+    hint = _diagnose(got["ys"], case, mistakes, ref_ys, right, tol)
+    for key, ref in (("ys", ref_ys), ("hs", ref_hs)):
+        expected = "ys = " + ", ".join(f"{v:.4f}" for v in ref_ys[:, 0]) if key == "ys" else fmt(ref)
+        c = compare(key, got[key], ref, **tol, check_dtype=False)
+        if c.ok and key == "ys" and not _follows_from_hs(got["hs"], got["ys"], case):
             # the tutorial prints these ys: numbers typed in (or made up) do not come out of hs
-            checks.append(Check.failed(
-                title, points, expected=expected,
-                observed="ys equal the tutorial's numbers but do not follow from the returned hs through "
-                         "y(t) = sigmoid(V^T h(t) + c)\n" + fmt(got[name]),
-                hint="return the hidden states your loop computed and the outputs computed from them"))
-            continue
-        if problem is None:
-            checks.append(Check.ok(title, points, expected=expected, observed=fmt(got[name])))
-            continue
-        if got[name] is None:
-            problem = f"{fn_name} returned {got.get('got')}, expected the pair (hs, ys)"
-        hint = _diagnose(got["ys"], case, mistakes, ref_ys, right) if isinstance(got["ys"], np.ndarray) else None
-        checks.append(Check.failed(title, points, expected=expected,
-                                   observed=problem + "\n" + fmt(got[name]), hint=hint))
+            yield failed(key, expected=expected,
+                         observed="ys equal the tutorial's numbers but do not follow from the returned hs "
+                                  "through y(t) = sigmoid(V^T h(t) + c)\n" + fmt(got[key]),
+                         hint="return the hidden states your loop computed and the outputs computed from them")
+        elif c.ok:
+            yield passed(key, expected=expected, observed=fmt(got[key]))
+        else:
+            problem = c.problem if got[key] is not None else \
+                f"{fn_name} returned {got.get('got')}, expected the pair (hs, ys)"
+            yield failed(key, expected=expected, observed=problem + "\n" + fmt(got[key]), hint=hint)
     # 2. random inputs (8): every draw must match
     rng = ctx.rng
     cases = [_random_case(rng, w_shape) for _ in range(3)]
-    title = f"{fn_name} on {len(cases)} random inputs (hs and ys)"
     for k, case in enumerate(cases, start=1):
         ref_hs, ref_ys = ref_fn(**case)
+        draw = f"random draw {k} (T = {len(case['xs'])})"
         got = _call_recurrence(ctx, fn_name, case)
         if "error" in got:
-            checks.append(Check.failed(title, 8, expected=f"random draw {k} (T = {len(case['xs'])})",
-                                       observed=got["error"]))
-            return checks
+            yield failed("random", expected=draw, observed=got["error"])
+            return
         for name, ref in (("ys", ref_ys), ("hs", ref_hs)):
-            problem = _problem(name, got[name], ref, tol)
-            if problem is not None:
-                hint = _diagnose(got["ys"], case, mistakes, ref_ys, right) \
-                    if isinstance(got["ys"], np.ndarray) else None
-                checks.append(Check.failed(
-                    title, 8, expected=f"random draw {k} (T = {len(case['xs'])}): {name} = {fmt(ref)}",
-                    observed=problem + "\n" + fmt(got[name]), hint=hint))
-                return checks
-    checks.append(Check.ok(title, 8, expected="hs and ys equal to the reference on every draw",
-                           observed="all draws match"))
-    return checks
+            c = compare(name, got[name], ref, **tol, check_dtype=False)
+            if not c.ok:
+                yield failed("random", expected=f"{draw}: {name} = {fmt(ref)}", observed=c.observed_text,
+                             hint=_diagnose(got["ys"], case, mistakes, ref_ys, right, tol))
+                return
+    yield passed("random", expected="hs and ys equal to the reference on every draw", observed="all draws match")
 
 
-@item("elman")
+@item("elman", checks=_recurrence_checks("elman_rnn"))
 def elman(ctx):
     return _recurrence_item(ctx, "elman_rnn", SEED_W_ELMAN, (2, 2), ELMAN_MISTAKES, dict(feedback="h"))
 
 
-@item("jordan")
+@item("jordan", checks=_recurrence_checks("jordan_rnn"))
 def jordan(ctx):
     return _recurrence_item(ctx, "jordan_rnn", SEED_W_JORDAN, (1, 2), JORDAN_MISTAKES, dict(feedback="y"))
 
@@ -244,11 +229,11 @@ def jordan(ctx):
 # =============================================================================================
 
 SEQ_DATA_CODE = """
-clean = probes.pair(make_sequences(n_seqs, n_steps, 0.0, seed_a))
-again = probes.pair(make_sequences(n_seqs, n_steps, 0.0, seed_a))
-other = probes.pair(make_sequences(n_seqs, n_steps, 0.0, seed_b))
-big_clean = probes.pair(make_sequences(8, 100, 0.0, seed_a))
-big_noisy = probes.pair(make_sequences(8, 100, 0.1, seed_a))
+clean = std.pair(make_sequences(n_seqs, n_steps, 0.0, seed_a))
+again = std.pair(make_sequences(n_seqs, n_steps, 0.0, seed_a))
+other = std.pair(make_sequences(n_seqs, n_steps, 0.0, seed_b))
+big_clean = std.pair(make_sequences(8, 100, 0.0, seed_a))
+big_noisy = std.pair(make_sequences(8, 100, 0.1, seed_a))
 """
 
 # y1(t) = 5 x1(t - a) - 0.2 x3(t - b); y2(t) = 25 x2(t - a) x3(t - b): the right lags and how a
@@ -276,10 +261,9 @@ def _check_equation(x: np.ndarray, y: np.ndarray, which: str, col: int, tol: dic
     x64, y64 = x.astype(np.float64), y.astype(np.float64)
     a, b = LAGS[which]
     start = max(a, b)
-    close = lambda u, v: u.shape == v.shape and np.allclose(u, v, rtol=tol.get("rtol", 1e-4),  # noqa: E731
-                                                             atol=tol.get("atol", 1e-4))
-    body = close(y64[:, start:, col], _equation(x64, which, a, b))
-    head = close(y64[:, :start, col], np.zeros_like(y64[:, :start, col]))
+    near = lambda u, v: close(u, v, rtol=tol.get("rtol", 1e-4), atol=tol.get("atol", 1e-4))  # noqa: E731
+    body = near(y64[:, start:, col], _equation(x64, which, a, b))
+    head = near(y64[:, :start, col], np.zeros_like(y64[:, :start, col]))
     if body and head:
         return True, f"{which} follows the equation at lags {_lag_words(which, a, b)}, 0 for t < {start}", None
     if body:
@@ -289,21 +273,26 @@ def _check_equation(x: np.ndarray, y: np.ndarray, which: str, col: int, tol: dic
     for la in range(MAX_LAG + 1):
         for lb in range(MAX_LAG + 1):
             s = max(la, lb)
-            if (la, lb) != (a, b) and close(y64[:, s:, col], _equation(x64, which, la, lb)):
+            if (la, lb) != (a, b) and near(y64[:, s:, col], _equation(x64, which, la, lb)):
                 return (False, f"{which}(t) uses {_lag_words(which, la, lb)}",
                         f"wrong lag: {which}(t) must use {_lag_words(which, a, b)}; with slices, "
                         f"x[:, {start}-k:T-k] is the value k steps back for the targets y[:, {start}:]")
     other = 1 - col
-    if y.shape[-1] == 2 and close(y64[:, start:, other], _equation(x64, which, a, b)):
+    if y.shape[-1] == 2 and near(y64[:, start:, other], _equation(x64, which, a, b)):
         return (False, f"{which} is in column {other}, expected column {col}",
-                f"y[..., 0] is y1 and y[..., 1] is y2")
+                "y[..., 0] is y1 and y[..., 1] is y2")
     return (False, f"{which} does not follow {_lag_words(which, a, b)} at any lag up to {MAX_LAG}; "
                    f"first values: {fmt(y64[0, :6, col])}",
             "check the coefficients (5, -0.2, 25) and the input columns (x1, x2, x3 are x[..., 0], "
             "x[..., 1], x[..., 2])")
 
 
-@item("sequence-data")
+@item("sequence-data", checks={
+    "shape": ("x uniform in [0, 1) of shape (N, T, 3), y of shape (N, T, 2)", 2),
+    "y1": ("y1 with noise = 0: y1(t) = 5 x1(t) - 0.2 x3(t-1), t >= 1, 0 before", 3),
+    "y2": ("y2 with noise = 0: y2(t) = 25 x2(t-1) x3(t-3), t >= 3, 0 before", 3),
+    "noise": ("noise = 0.1 adds 0.1 * N(0, 1) to the targets", 1),
+    "seed": ("the same seed gives the same data, another seed other data", 1)})
 def sequence_data(ctx):
     tol = ctx.tol()
     seed_a, seed_b = (int(v) for v in ctx.rng.integers(0, 10_000, 2))
@@ -312,53 +301,44 @@ def sequence_data(ctx):
                                                "seed_b": seed_b},
                           want=["clean", "again", "other", "big_clean", "big_noisy"])
     x, y, got = (list(out.get("clean") or [None, None, "nothing"]) + [None] * 3)[:3]
-    checks = []
     # 1. shapes and range (2)
-    title = "x uniform in [0, 1) of shape (N, T, 3), y of shape (N, T, 2)"
     expected = f"x {(n_seqs, n_steps, 3)}, y {(n_seqs, n_steps, 2)}, 0 <= x < 1"
     if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
-        checks.append(Check.failed(title, 2, expected=expected,
-                                   observed=f"make_sequences returned {got}, expected the pair (x, y)"))
-        for name, points in (("y1 equation", 3), ("y2 equation", 3), ("noise", 1), ("seed", 1)):
-            checks.append(Check.failed(name, points, expected="(x, y) arrays", observed="not available"))
-        return checks
+        yield failed("shape", expected=expected, observed=f"make_sequences returned {got}, expected the pair (x, y)")
+        yield not_checked("make_sequences did not return the pair of arrays (x, y)")
+        return
     shape_ok = x.shape == (n_seqs, n_steps, 3) and y.shape == (n_seqs, n_steps, 2)
     range_ok = x.size > 0 and float(x.min()) >= 0.0 and float(x.max()) < 1.0 and float(x.std()) > 0.2
     observed = f"x {x.shape} in [{x.min():.4f}, {x.max():.4f}], y {y.shape}" if x.size else "empty x"
     if shape_ok and range_ok:
-        checks.append(Check.ok(title, 2, expected=expected, observed=observed))
+        yield passed("shape", expected=expected, observed=observed)
     else:
-        hint = ("use the arguments in the order (n_seqs, n_steps, noise, seed)" if not shape_ok
-                else "draw x with np.random.rand (uniform in [0, 1))")
-        checks.append(Check.failed(title, 2, expected=expected, observed=observed, hint=hint))
+        yield failed("shape", expected=expected, observed=observed,
+                     hint="use the arguments in the order (n_seqs, n_steps, noise, seed)" if not shape_ok
+                     else "draw x with np.random.rand (uniform in [0, 1))")
     if not shape_ok or x.ndim != 3 or y.ndim != 3 or x.shape[:2] != y.shape[:2] or x.shape[2] < 3:
-        for name, points in (("y1 equation", 3), ("y2 equation", 3), ("noise", 1), ("seed", 1)):
-            checks.append(Check.failed(name, points, expected=expected, observed="shapes do not allow the check"))
-        return checks
+        yield not_checked(f"the shapes x {x.shape}, y {y.shape} do not allow checking the rest")
+        return
     # 2. the two equations with noise = 0 (3 + 3)
     for which, col in (("y1", 0), ("y2", 1)):
-        a, b = LAGS[which]
         eq = ("y1(t) = 5 x1(t) - 0.2 x3(t-1), t >= 1" if which == "y1" else "y2(t) = 25 x2(t-1) x3(t-3), t >= 3")
-        passed, observed, hint = _check_equation(x, y, which, col, tol)
-        name = f"{which} with noise = 0: {eq}, 0 before"
-        checks.append(Check.ok(name, 3, expected=eq, observed=observed) if passed
-                      else Check.failed(name, 3, expected=eq, observed=observed, hint=hint))
-    checks.append(_noise_check(out, tol))
-    checks.append(_seed_check(out))
-    return checks
+        ok, observed, hint = _check_equation(x, y, which, col, tol)
+        yield passed(which, expected=eq, observed=observed) if ok else \
+            failed(which, expected=eq, observed=observed, hint=hint)
+    yield _noise_check(out, tol)
+    yield _seed_check(out)
 
 
-def _noise_check(out: dict, tol: dict) -> Check:
+def _noise_check(out: dict, tol: dict) -> Verdict:
     """noise = 0.1 adds 0.1 N(0, 1) to every target: the difference to the noise-free data of
     the same seed (or, if x changed, to the equations) has a standard deviation near 0.1."""
-    name = "noise = 0.1 adds 0.1 * N(0, 1) to the targets"
     lo, hi = tol.get("noise_std", [0.09, 0.11])
     clean, noisy = out.get("big_clean") or [None] * 3, out.get("big_noisy") or [None] * 3
     xc, yc, xn, yn = clean[0], clean[1], noisy[0], noisy[1]
     if not all(isinstance(v, np.ndarray) for v in (xc, yc, xn, yn)) or yn.shape != (8, 100, 2) \
             or yc.shape != yn.shape or xn.shape != (8, 100, 3):
-        return Check.failed(name, 1, expected="(x, y) of shapes (8, 100, 3), (8, 100, 2)",
-                            observed="make_sequences(8, 100, 0.1, seed) did not return them")
+        return failed("noise", expected="(x, y) of shapes (8, 100, 3), (8, 100, 2)",
+                      observed="make_sequences(8, 100, 0.1, seed) did not return them")
     if xc.shape == xn.shape and np.array_equal(xc, xn):
         residual = yn.astype(np.float64) - yc.astype(np.float64)
     else:
@@ -368,16 +348,15 @@ def _noise_check(out: dict, tol: dict) -> Check:
         clean_y[:, 3:, 1] = _equation(x, "y2", *LAGS["y2"])
         residual = yn.astype(np.float64) - clean_y
     std, mean = float(residual.std()), float(residual.mean())
-    observed = f"target noise: std {std:.4f}, mean {mean:+.4f}"
+    expected, observed = f"std in [{lo}, {hi}], mean near 0", f"target noise: std {std:.4f}, mean {mean:+.4f}"
     if lo <= std <= hi and abs(mean) < 0.02:
-        return Check.ok(name, 1, expected=f"std in [{lo}, {hi}], mean near 0", observed=observed)
-    hint = ("no noise was added: y += noise * np.random.randn(*y.shape)" if std < 1e-6 else
-            "scale standard normal noise (np.random.randn) by `noise`, once, on every target")
-    return Check.failed(name, 1, expected=f"std in [{lo}, {hi}], mean near 0", observed=observed, hint=hint)
+        return passed("noise", expected=expected, observed=observed)
+    return failed("noise", expected=expected, observed=observed,
+                  hint="no noise was added: y += noise * np.random.randn(*y.shape)" if std < 1e-6 else
+                  "scale standard normal noise (np.random.randn) by `noise`, once, on every target")
 
 
-def _seed_check(out: dict) -> Check:
-    name = "the same seed gives the same data, another seed other data"
+def _seed_check(out: dict) -> Verdict:
     first, again, other = (out.get(k) or [None] * 3 for k in ("clean", "again", "other"))
     same = isinstance(first[0], np.ndarray) and isinstance(again[0], np.ndarray) and \
         first[0].shape == again[0].shape and np.array_equal(first[0], again[0])
@@ -385,10 +364,10 @@ def _seed_check(out: dict) -> Check:
         not (first[0].shape == other[0].shape and np.array_equal(first[0], other[0]))
     observed = f"same seed: {'same' if same else 'different'} x; other seed: {'different' if differs else 'same'} x"
     if same and differs:
-        return Check.ok(name, 1, expected="reproducible by seed", observed=observed)
-    return Check.failed(name, 1, expected="reproducible by seed", observed=observed,
-                        hint="seed the generator from the argument: np.random.seed(seed) (or "
-                             "rng = np.random.RandomState(seed)) before drawing x")
+        return passed("seed", expected="reproducible by seed", observed=observed)
+    return failed("seed", expected="reproducible by seed", observed=observed,
+                  hint="seed the generator from the argument: np.random.seed(seed) (or "
+                       "rng = np.random.RandomState(seed)) before drawing x")
 
 
 # =============================================================================================
@@ -406,10 +385,10 @@ def _train_until_pass(ctx, code: str, bind: dict, want: list[str], seeds: list[i
         try:
             out = _run(ctx).probe(code, bind={**bind, "seed": seed}, want=want, timeout=time_cap)
         except StudentRaised as exc:
-            if _timed_out(exc):
+            if exc.error.type == "Timeout":
                 return attempts, (f"training did not finish within {time_cap:g} s (seed {seed}); "
                                   "the reference needs a fraction of that")
-            return attempts, _error_text(exc)
+            return attempts, exception_text(exc)
         out["seed"] = seed
         verify(out)
         attempts.append(out)
@@ -555,8 +534,8 @@ def _verify(ctx, out: dict, rebuilt_of: Callable[[Callable], dict], *, n_feature
     """Checks a training attempt against the model it handed over, in place: out["evidence"] is
     "missing" (no model: every point of the item is lost), "verified" (the reported predictions are
     what the weights compute here; they are replaced by the grader's, except the `keep` ones, shown
-    as reported), "contradicted" (they are not: the scored predictions are dropped) or "unverified" (a model the grader cannot rebuild:
-    the reported values are kept)."""
+    as reported), "contradicted" (they are not: the scored predictions are dropped) or "unverified"
+    (a model the grader cannot rebuild: the reported values are kept)."""
     if "evidence" in out:
         return
     record = out.get("weights")
@@ -603,31 +582,30 @@ _MISMATCH_HINT = ("the grader recomputes your trained model's predictions from i
                   "that, or something in your module changes what forward returns, say so to your TA")
 
 
-def _gated(checks: list[Check], attempts: list[dict]) -> list[Check]:
+def _gated(verdicts: list[Verdict], attempts: list[dict]) -> list[Verdict]:
     """Points that any stub earns (shapes, loss lists, structure) need a trained model behind them."""
     if any(a.get("evidence") != "missing" for a in attempts):
-        return checks
+        return verdicts
     why = _NO_MODEL if attempts else "training did not finish, so there is no trained model to check these against"
-    return [c if not c.passed else Check.failed(c.name, c.max_points, expected=c.expected, observed=why)
-            for c in checks]
+    return [replace(v, earned=0.0, observed=why, hint=None) if v.earned >= 1.0 else v for v in verdicts]
 
 
-def _losses_check(name: str, losses: Any, n_iters: int, points: float) -> Check:
+def _losses_check(key: str, losses: Any, n_iters: int) -> Verdict:
     expected = f"a list of {n_iters} finite losses, the last below the first"
     if not isinstance(losses, list):
-        return Check.failed(name, points, expected=expected, observed=f"returned {fmt(losses)}",
-                            hint="append loss.item() at every iteration and return the list")
+        return failed(key, expected=expected, observed=f"returned {fmt(losses)}",
+                      hint="append loss.item() at every iteration and return the list")
     ok = len(losses) == n_iters and all(np.isfinite(losses)) and losses[-1] < losses[0]
     observed = (f"{len(losses)} losses, first {losses[0]:.4g}, last {losses[-1]:.4g}" if losses
                 else "an empty list")
     if ok:
-        return Check.ok(name, points, expected=expected, observed=observed)
+        return passed(key, expected=expected, observed=observed)
     hint = None
     if losses and len(losses) != n_iters:
         hint = "run exactly n_iters iterations (the argument) and record one loss each"
     elif losses and not losses[-1] < losses[0]:
         hint = "the loss does not go down: is optimizer.step() called, and zero_grad() before backward()?"
-    return Check.failed(name, points, expected=expected, observed=observed, hint=hint)
+    return failed(key, expected=expected, observed=observed, hint=hint)
 
 
 def _no_mse_hint(pred: Any, shapes: str) -> str:
@@ -677,29 +655,33 @@ torch.manual_seed(0)
 model = SequenceRNN(3, 5, 2)
 with torch.no_grad():
     raw = model(xa)
-    a, b = probes.as_array(raw), probes.as_array(model(xb))
-got = probes.kind(raw)
+    a, b = std.array(raw), std.array(model(xb))
+got = std.kind(raw)
 """
 
 SEQ_TRAIN_CODE = """
 torch.manual_seed(seed)
 np.random.seed(seed)
 model = SequenceRNN(3, 5, 2)
-zeroed, losses = probes.count_zero_grads(lambda: train_sequence_rnn(model, x, y, n_iters, lr))
-losses = probes.floats(losses)
-grads_left, grads_fresh = probes.grads_left_and_fresh(model, x, y)
+zeroed, losses = std.count_zero_grads(lambda: train_sequence_rnn(model, x, y, n_iters, lr))
+losses = std.floats(losses)
+grads_left, grads_fresh = std.grads_left_and_fresh(model, probes.mse_loss_of(x, y))
 target = y
 del y  # the held-out targets never reach this process; the training ones leave before evaluation
 with torch.no_grad():
-    pred = probes.as_array(model(x))
-    held_pred = probes.as_array(model(x_held))
+    pred = std.array(model(x))
+    held_pred = std.array(model(x_held))
 weights = probes.weights_of(model)
 probes.plot_curves(f"Q2 learning curve (grader's run, seed {seed})", [("MSE", losses)], "MSE")
 probes.plot_sequences("Q2", target, pred)
 """
 
 
-@item("sequence-rnn")
+@item("sequence-rnn", checks={
+    "shape": ("SequenceRNN maps (B, T, 3) to (B, T, 2)", 2),
+    "independent": ("each sequence of the batch is processed on its own, causally in time", 3),
+    "losses": ("train_sequence_rnn returns one loss per iteration", 2),
+    "mse": ("MSE below the threshold after training with Adam, on the training sequences and on 4 new ones", 8)})
 def sequence_rnn(ctx):
     tol = ctx.tol()
     structure, independent = _sequence_structure(ctx)
@@ -741,15 +723,11 @@ def sequence_rnn(ctx):
     yield from _gated(structure, attempts)
     ctx.note(f"sequence-rnn: trained {n_iters} iterations (tutorial: 10,000) at lr {lr} on 8 sequences "
              f"of 100 steps, up to {len(seeds)} seeds")
-    name_losses = f"train_sequence_rnn returns the {n_iters} losses"
-    name_mse = (f"MSE below {max_mse:g} after {n_iters} Adam iterations (lr {lr:g}), on the training "
-                "sequences and on 4 new ones")
     if not attempts:
-        yield Check.failed(name_losses, 2, expected=f"{n_iters} losses", observed=stopped)
-        yield Check.failed(name_mse, 8, expected=f"MSE < {max_mse:g}", observed=stopped)
+        yield not_checked(stopped)
         return
     last = attempts[-1]
-    yield from _gated([_losses_check(name_losses, last.get("losses"), n_iters, 2)], attempts)
+    yield from _gated([_losses_check("losses", last.get("losses"), n_iters)], attempts)
 
     def describe(a: dict) -> str:
         if a.get("evidence") == "missing":
@@ -763,10 +741,10 @@ def sequence_rnn(ctx):
         return f"seed {a['seed']}: MSE {train:.3f} on the training sequences, {held:.3f} on new ones"
 
     runs = "; ".join(describe(a) for a in attempts)
-    expected = (f"MSE < {max_mse:g} on both (the reference reaches about 0.8-2.7 on both; a model "
-                "without memory about 15)")
+    expected = (f"MSE < {max_mse:g} on both after {n_iters} Adam iterations at lr {lr:g} (the reference "
+                "reaches about 0.8-2.7 on both; a model without memory about 15)")
     if passes(last):
-        yield Check.ok(name_mse, 8, expected=expected, observed=runs)
+        yield passed("mse", expected=expected, observed=runs)
         return
     hint = None
     mse = mse_of(last)
@@ -791,56 +769,54 @@ def sequence_rnn(ctx):
                 "hidden state is read out")
     if stopped:
         runs += f"; then {stopped}"
-    yield Check.failed(name_mse, 8, expected=expected, observed=runs, hint=hint)
+    yield failed("mse", expected=expected, observed=runs, hint=hint)
 
 
-def _sequence_structure(ctx) -> tuple[list[Check], bool]:
+def _sequence_structure(ctx) -> tuple[list[Verdict], bool]:
     """Shape (2) and independence of the sequences in a batch (3), on an untrained model."""
     rng = ctx.rng
     xa = rng.random((4, 12, 3)).astype(np.float32)
     xb = xa.copy()
     xb[1, 6:] = rng.random((6, 3)).astype(np.float32)  # change sequence 2 from step 7 on
-    name_shape, name_indep = "SequenceRNN maps (B, T, 3) to (B, T, 2)", \
-        "each sequence of the batch is processed on its own, causally in time"
     # student code raising here (a TODO) is the item's reason, stated once by the engine
     out = _run(ctx).probe(SEQ_STRUCTURE_CODE, bind={"xa": ctx.tensor(xa), "xb": ctx.tensor(xb)},
                           want=["a", "b", "got"])
     a, b = out.get("a"), out.get("b")
     checks = []
     if isinstance(a, np.ndarray) and a.shape == (4, 12, 2) and np.all(np.isfinite(a)):
-        checks.append(Check.ok(name_shape, 2, expected="(4, 12, 2)", observed=f"{a.shape}"))
+        checks.append(passed("shape", expected="(4, 12, 2)", observed=f"{a.shape}"))
     else:
         observed = f"shape {a.shape}" if isinstance(a, np.ndarray) else f"a {out.get('got')}"
         hint = ("forward must return only the predictions, not the (output, h_n) pair of nn.RNN"
                 if out.get("got") == "tuple" else "apply the linear read-out to every step's hidden state")
-        checks.append(Check.failed(name_shape, 2, expected="(4, 12, 2)", observed=observed, hint=hint))
+        checks.append(failed("shape", expected="(4, 12, 2)", observed=observed, hint=hint))
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
             and a.ndim == 3 and a.shape[:2] == (4, 12)):
-        checks.append(Check.failed(name_indep, 3, expected="independent sequences",
-                                   observed="outputs not shaped (B, T, ...)"))
+        checks.append(failed("independent", expected="independent sequences",
+                             observed="outputs not shaped (B, T, ...)"))
         return checks, True
     others = [k for k in (0, 2, 3) if not np.allclose(a[k], b[k], rtol=1e-5, atol=1e-6)]
     past = not np.allclose(a[1, :6], b[1, :6], rtol=1e-5, atol=1e-6)
     moved = not np.allclose(a[1, 6:], b[1, 6:], rtol=1e-5, atol=1e-6)
     expected = "changing sequence 2 from step 7 on changes only sequence 2, from step 7 on"
     if not moved and not others and not past:
-        checks.append(Check.failed(name_indep, 3, expected=expected,
-                                   observed="changing the inputs of sequence 2 changed no output at all",
-                                   hint="the outputs must be computed from the inputs x"))
+        checks.append(failed("independent", expected=expected,
+                             observed="changing the inputs of sequence 2 changed no output at all",
+                             hint="the outputs must be computed from the inputs x"))
         return checks, True
     if not others and not past:
-        checks.append(Check.ok(name_indep, 3, expected=expected, observed="as expected"))
+        checks.append(passed("independent", expected=expected, observed="as expected"))
         return checks, True
     if others:
-        checks.append(Check.failed(
-            name_indep, 3, expected=expected,
+        checks.append(failed(
+            "independent", expected=expected,
             observed=f"the outputs of sequence(s) {', '.join(str(k + 1) for k in others)} changed too",
             hint="the recurrence runs over the batch instead of time: nn.RNN expects (T, B, features) "
                  "unless you pass batch_first=True"))
         return checks, False
-    checks.append(Check.failed(name_indep, 3, expected=expected,
-                               observed="outputs before step 7 changed: the future leaks into the past",
-                               hint="use a one-directional RNN run forwards in time"))
+    checks.append(failed("independent", expected=expected,
+                         observed="outputs before step 7 changed: the future leaks into the past",
+                         hint="use a one-directional RNN run forwards in time"))
     return checks, True
 
 
@@ -853,22 +829,23 @@ torch.manual_seed(0)
 model = MappingLSTM(10)
 with torch.no_grad():
     raw = model(xt)
-out = probes.as_array(raw)
-got = probes.kind(raw)
+out = std.array(raw)
+got = std.kind(raw)
 """
 
 LSTM_TRAIN_CODE = """
 torch.manual_seed(seed)
 np.random.seed(seed)
 model = MappingLSTM(10)
-zeroed, losses = probes.count_zero_grads(lambda: train_mapping_lstm(model, n_iters, lr))
-losses = probes.floats(losses)
+zeroed, losses = std.count_zero_grads(lambda: train_mapping_lstm(model, n_iters, lr))
+losses = std.floats(losses)
 with torch.no_grad():
-    train_pred = probes.as_array(model(xtr))
-    test_pred = probes.as_array(model(xt))
+    train_pred = std.array(model(xtr))
+    test_pred = std.array(model(xt))
 weights = probes.weights_of(model)
 # the targets exist in this process only from here on, after the predictions were taken
-grads_left, grads_fresh = probes.grads_left_and_fresh(model, xtr, torch.tensor(YTR, dtype=torch.float32))
+ytr = torch.tensor(YTR, dtype=torch.float32)
+grads_left, grads_fresh = std.grads_left_and_fresh(model, probes.mse_loss_of(xtr, ytr))
 probes.plot_curves(f"Q3 learning curve (grader's run, lr {lr}, seed {seed})", [("MSE", losses)], "MSE")
 """.replace("YTR", repr(MAPPING_Y))
 
@@ -880,24 +857,26 @@ def _as_b4(pred: Any, batch: int) -> np.ndarray | None:
     return None
 
 
-@item("lstm-mapping")
+@item("lstm-mapping", checks={
+    "shape": ("MappingLSTM maps (B, 4, 1) to (B, 4)", 2),
+    "losses": ("train_mapping_lstm returns one loss per iteration", 2),
+    "mse": ("training MSE on the three pairs below the threshold", 11)})
 def lstm_mapping(ctx):
     tol = ctx.tol()
     xt = np.array(MAPPING_TEST, dtype=np.float32)[:, :, None]     # (2, 4, 1)
     xtr = np.array(MAPPING_X, dtype=np.float32)[:, :, None]       # (3, 4, 1)
     ytr = np.array(MAPPING_Y, dtype=np.float64)                   # (3, 4)
-    name = "MappingLSTM maps (B, 4, 1) to (B, 4)"
     out = _run(ctx).probe(LSTM_SHAPE_CODE, bind={"xt": ctx.tensor(xt)}, want=["out", "got"])
     shaped = out.get("out")
     if isinstance(shaped, np.ndarray) and shaped.shape == (2, 4) and np.all(np.isfinite(shaped)):
-        shape_check = Check.ok(name, 2, expected="(2, 4)", observed=str(shaped.shape))
+        shape_check = passed("shape", expected="(2, 4)", observed=str(shaped.shape))
     else:
         observed = f"shape {shaped.shape}" if isinstance(shaped, np.ndarray) else f"a {out.get('got')}"
         hint = ("squeeze the last dimension: self.fc(h).squeeze(-1)"
                 if isinstance(shaped, np.ndarray) and shaped.shape == (2, 4, 1) else
                 "forward must return only the predictions, not the LSTM's (output, (h, c))"
                 if out.get("got") == "tuple" else None)
-        shape_check = Check.failed(name, 2, expected="(2, 4)", observed=observed, hint=hint)
+        shape_check = failed("shape", expected="(2, 4)", observed=observed, hint=hint)
 
     n_iters, lr, max_mse = int(tol["n_iters"]), float(tol["lr"]), float(tol["max_mse"])
 
@@ -922,23 +901,20 @@ def lstm_mapping(ctx):
         list(tol["seeds"]), float(tol["time_cap"]), passes, verify)
     yield from _gated([shape_check], attempts)
     ctx.note(f"lstm-mapping: trained {n_iters} iterations at lr {lr} (the tutorial's rate)")
-    name_losses = f"train_mapping_lstm returns the {n_iters} losses"
-    name_mse = f"training MSE on the three pairs below {max_mse:g} after {n_iters} iterations (lr {lr:g})"
     if not attempts:
-        yield Check.failed(name_losses, 2, expected=f"{n_iters} losses", observed=stopped)
-        yield Check.failed(name_mse, 11, expected=f"MSE < {max_mse:g}", observed=stopped)
+        yield not_checked(stopped)
         return
     last = attempts[-1]
-    yield from _gated([_losses_check(name_losses, last.get("losses"), n_iters, 2)], attempts)
+    yield from _gated([_losses_check("losses", last.get("losses"), n_iters)], attempts)
     runs = "; ".join(f"seed {a['seed']}: " + (
         _NO_MODEL if a.get("evidence") == "missing" else a.get("mismatch")
         if a.get("evidence") == "contradicted" else f"MSE {m:.4f}" if (m := mse_of(a)) is not None
         else f"predictions {fmt(a.get('train_pred'), 80)}") for a in attempts)
     if stopped:
         runs += f"; then {stopped}"
-    expected = f"MSE < {max_mse:g} (the reference reaches 0.26-0.68)"
+    expected = f"MSE < {max_mse:g} after {n_iters} iterations at lr {lr:g} (the reference reaches 0.26-0.68)"
     if passes(last):
-        yield Check.ok(name_mse, 11, expected=expected, observed=runs)
+        yield passed("mse", expected=expected, observed=runs)
     else:
         hint = None
         losses = last.get("losses")
@@ -954,11 +930,11 @@ def lstm_mapping(ctx):
         elif isinstance(losses, list) and losses and losses[-1] < max_mse <= mse:
             hint = ("your own loss is small but the real MSE is not: compute the loss on predictions and "
                     "targets of the same shape (3, 4)")
-        yield Check.failed(name_mse, 11, expected=expected, observed=runs, hint=hint)
+        yield failed("mse", expected=expected, observed=runs, hint=hint)
     yield _predictions_report(last.get("test_pred") if last.get("evidence") in ("verified", "unverified") else None)
 
 
-def _predictions_report(pred: Any) -> Check:
+def _predictions_report(pred: Any):
     """The tutorial's question, answered by the student's trained model (not scored: three
     training pairs do not pin down the rule, the tutorial's own answer is far from it)."""
     rule = [[x[0]] + [x[t] + x[t - 1] for t in range(1, 4)] for x in MAPPING_TEST]
@@ -967,7 +943,7 @@ def _predictions_report(pred: Any) -> Check:
     for k, x in enumerate(MAPPING_TEST):
         got = " ".join(f"{v:.2f}" for v in pred[k]) if pred is not None else "n/a"
         lines.append(f"({' '.join(map(str, x))}) -> ({got})")
-    return Check.ok("predictions for (1 2 3 4) and (4 5 6 7), reported (not scored)", 0,
+    return evidence("predictions for (1 2 3 4) and (4 5 6 7), reported (not scored)", True,
                     expected="the rule y(t) = x(t) + x(t-1): " + ", ".join(
                         f"({' '.join(map(str, r))})" for r in rule),
                     observed="; ".join(lines))
@@ -993,15 +969,15 @@ def _edge_strings(rng: np.random.Generator) -> list[str]:
     return [long, exact, sentence(3), "", sentence(5) + "!"]
 
 
-def _vocab_check(name: str, points: float, out: dict, ref: tuple[int, dict], hint: str) -> Check:
+def _vocab_check(key: str, out: dict, ref: tuple[int, dict], hint: str) -> Verdict:
     size, table, got = out.get("size"), out.get("table"), out.get("got")
     ref_size, ref_table = ref
     expected = f"vocab_size {ref_size}, char_to_ix {fmt(ref_table, 200)}"
     if size == ref_size and table == ref_table:
-        return Check.ok(name, points, expected=expected, observed=f"vocab_size {size}, same char_to_ix")
+        return passed(key, expected=expected, observed=f"vocab_size {size}, same char_to_ix")
     if table is None:
-        return Check.failed(name, points, expected=expected,
-                            observed=f"vocabulary returned {got}, expected (vocab_size, char_to_ix dict)")
+        return failed(key, expected=expected,
+                      observed=f"vocabulary returned {got}, expected (vocab_size, char_to_ix dict)")
     problems = []
     if size != ref_size:
         problems.append(f"vocab_size {size}")
@@ -1018,22 +994,21 @@ def _vocab_check(name: str, points: float, out: dict, ref: tuple[int, dict], hin
         hint = "sort the characters before numbering them: ids follow sorted order from 0"
     elif any(ch.isupper() for ch in extra):
         hint = "lower-case the text before collecting characters: ''.join(strings).lower()"
-    return Check.failed(name, points, expected=expected, observed="; ".join(problems), hint=hint)
+    return failed(key, expected=expected, observed="; ".join(problems), hint=hint)
 
 
-def _ids_check(name: str, points: float, out: dict, ref: np.ndarray, strings: list[str],
-               table: dict) -> Check:
+def _ids_check(key: str, out: dict, ref: np.ndarray, strings: list[str], table: dict) -> Verdict:
     ids = out.get("ids")
     expected = f"ids of shape {ref.shape}"
     if "error" in out:
-        return Check.failed(name, points, expected=expected, observed=out["error"],
-                            hint="lower-case each string before looking characters up" if "KeyError" in
+        return failed(key, expected=expected, observed=out["error"],
+                      hint="lower-case each string before looking characters up" if "KeyError" in
                             out["error"] else None)
-    problem, _ = array_problem("ids", ids, ref, rtol=0, atol=0, check_dtype=False)
+    problem = compare("ids", ids, ref, rtol=0, atol=0, check_dtype=False).problem
     if problem is None and ids.dtype.kind not in "iu":
         problem = f"'ids' has dtype {ids.dtype}, expected integer ids (torch.int64)"
     if problem is None:
-        return Check.ok(name, points, expected=expected, observed=f"equal ({ids.dtype})")
+        return passed(key, expected=expected, observed=f"equal ({ids.dtype})")
     hint = None
     space = table.get(" ")
     if isinstance(ids, np.ndarray) and ids.shape == ref.shape and ids.dtype.kind in "iuf":
@@ -1050,36 +1025,36 @@ def _ids_check(name: str, points: float, out: dict, ref: np.ndarray, strings: li
             break
     elif isinstance(ids, np.ndarray) and ids.ndim == 2 and ids.shape[0] == ref.shape[0]:
         hint = f"truncate to max_length ({ref.shape[1]}) and pad shorter strings with spaces"
-    return Check.failed(name, points, expected=expected, observed=problem, hint=hint)
+    return failed(key, expected=expected, observed=problem, hint=hint)
 
 
 VOCAB_CODE = "size, table, got = probes.plain_vocab(vocabulary(strings))"
-IDS_CODE = "ids = probes.as_array(preprocess(strings, table))"
-IDS_LENGTH_CODE = "ids = probes.as_array(preprocess(strings, table, max_length))"
+IDS_CODE = "ids = std.array(preprocess(strings, table))"
+IDS_LENGTH_CODE = "ids = std.array(preprocess(strings, table, max_length))"
 
 
-@item("char-vocab")
+@item("char-vocab", checks={
+    "vocab": ("vocabulary of the 11 sentences", 3),
+    "vocab-mixed": ("vocabulary of mixed-case sentences", 2),
+    "ids": ("preprocess of the 11 sentences", 2),
+    "ids-edge": ("preprocess of long (> 40), exactly-40, short, empty and upper-case strings", 2),
+    "ids-length": ("preprocess honours its max_length argument", 1)})
 def char_vocab(ctx):
     ref = ctx.reference
     run = _run(ctx)
     edge = _edge_strings(ctx.rng)
-    checks = []
-    for name, points, strings in (("vocabulary of the 11 sentences", 3, ref.data),
-                                  ("vocabulary of mixed-case sentences", 2, edge)):
+    for key, strings in (("vocab", ref.data), ("vocab-mixed", edge)):
         expected = ref.vocabulary(strings)
         try:
             out = run.probe(VOCAB_CODE, bind={"strings": list(strings)}, want=["size", "table", "got"])
         except StudentRaised as exc:
-            checks.append(Check.failed(name, points, expected=f"vocab_size {expected[0]}", observed=_error_text(exc)))
+            yield failed(key, expected=f"vocab_size {expected[0]}", observed=exception_text(exc))
             continue
-        checks.append(_vocab_check(name, points, out, expected,
-                                   hint="lower-case, deduplicate and sort the characters"))
+        yield _vocab_check(key, out, expected, hint="lower-case, deduplicate and sort the characters")
     _, table = ref.vocabulary(list(ref.data) + edge + ["!."])
     length = int(ctx.rng.integers(12, 30))
-    for name, points, strings, max_length in (
-            ("preprocess of the 11 sentences", 2, ref.data, None),
-            ("preprocess of long (> 40), exactly-40, short, empty and upper-case strings", 2, edge, None),
-            (f"preprocess honours max_length (called with max_length={length})", 1, edge, length)):
+    for key, strings, max_length in (("ids", ref.data, None), ("ids-edge", edge, None),
+                                     ("ids-length", edge, length)):
         if max_length is None:
             expected = ref.preprocess(list(strings), table).numpy()
             code, bind = IDS_CODE, {"strings": list(strings), "table": dict(table)}
@@ -1089,15 +1064,15 @@ def char_vocab(ctx):
         try:
             out = run.probe(code, bind=bind, want=["ids"])
         except StudentRaised as exc:
-            out = {"error": _error_text(exc)}
-        check = _ids_check(name, points, out, expected, list(strings), table)
-        if max_length is not None and not check.passed and isinstance(out.get("ids"), np.ndarray) \
-                and out["ids"].ndim == 2 and out["ids"].shape[1] == 40:
-            check = Check.failed(name, points, expected=check.expected, observed=check.observed,
-                                 hint=f"preprocess ignores its max_length argument: it returned 40 columns "
-                                      f"for max_length={length}; truncate and pad to max_length, not to 40")
-        checks.append(check)
-    return checks
+            out = {"error": exception_text(exc)}
+        verdict = _ids_check(key, out, expected, list(strings), table)
+        if max_length is not None:
+            verdict = replace(verdict, expected=f"{verdict.expected}, called with max_length={length}")
+            if not verdict.earned and isinstance(out.get("ids"), np.ndarray) \
+                    and out["ids"].ndim == 2 and out["ids"].shape[1] == 40:
+                verdict = replace(verdict, hint=f"preprocess ignores its max_length argument: it returned 40 columns "
+                                                f"for max_length={length}; truncate and pad to max_length, not to 40")
+        yield verdict
 
 
 # =============================================================================================
@@ -1111,9 +1086,9 @@ mods = probes.modules_of(model)
 model.train()
 with torch.no_grad():
     raw = model(x)
-    a, b = probes.as_array(raw), probes.as_array(model(x))
-    c, d = probes.as_array(model(x, drop_rate=0)), probes.as_array(model(x, drop_rate=0))
-got = probes.kind(raw)
+    a, b = std.array(raw), std.array(model(x))
+    c, d = std.array(model(x, drop_rate=0)), std.array(model(x, drop_rate=0))
+got = std.kind(raw)
 try:
     effect = probes.gru_effect(model, x, effect_seed)
 except Exception as exc:
@@ -1128,14 +1103,14 @@ np.random.seed(seed)
 model = SentimentGRU(vocab_size, 10, 0.7)
 model.train()
 result = train_sentiment(model, x, targets, n_epochs, lr)
-costs, accs, got = probes.pair(result)
-costs = probes.floats(costs) if costs is not None else None
-accs = probes.floats(accs) if accs is not None else None
+costs, accs, got = std.pair(result)
+costs = std.floats(costs) if costs is not None else None
+accs = std.floats(accs) if accs is not None else None
 del targets  # measured on the sentences in an order drawn by the grader, which keeps the labels
 model.eval()
 with torch.no_grad():
-    train_logits = probes.as_array(model(x_shuffled, drop_rate=0))
-    test_logits = probes.as_array(model(x_test, drop_rate=0))
+    train_logits = std.array(model(x_shuffled, drop_rate=0))
+    test_logits = std.array(model(x_test, drop_rate=0))
 weights = probes.weights_of(model)
 probes.plot_curves(f"Q4 cost and accuracy (grader's run, seed {seed})",
                    [("cost", costs), ("accuracy", accs)], "cost / accuracy", "epoch")
@@ -1148,7 +1123,11 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-@item("gru-sentiment")
+@item("gru-sentiment", checks={
+    "gru": ("a real nn.GRU with 10 units, run by forward", 5),
+    "dropout": ("dropout at the hidden layer: outputs vary in train mode, not with drop_rate=0", 5),
+    "accuracy": ("training accuracy on the 11 sentences (drop_rate=0) reaches the threshold", 8),
+    "probs": ("test probabilities: a distribution over 2 classes for each test sentence", 2)})
 def gru_sentiment(ctx):
     tol = ctx.tol()
     ref = ctx.reference
@@ -1199,11 +1178,8 @@ def gru_sentiment(ctx):
     yield from _gated(structure, attempts)
     ctx.note(f"gru-sentiment: trained {n_epochs} epochs (tutorial: 2,000) at lr {lr}; accuracy measured "
              "in eval mode with drop_rate=0")
-    name_acc = f"training accuracy >= {min_acc:g} on the 11 sentences (drop_rate=0) after {n_epochs} epochs"
-    name_probs = "test probabilities: a distribution over 2 classes for each test sentence"
     if not attempts:
-        yield Check.failed(name_acc, 8, expected=f"accuracy >= {min_acc:g}", observed=stopped)
-        yield Check.failed(name_probs, 2, expected="(2, 2) logits", observed=stopped)
+        yield not_checked(stopped)
         return
     last = attempts[-1]
     runs = "; ".join(f"seed {a['seed']}: " + (
@@ -1212,16 +1188,17 @@ def gru_sentiment(ctx):
         else f"logits {fmt(a.get('train_logits'), 80)}") for a in attempts)
     if stopped:
         runs += f"; then {stopped}"
+    expected = f"accuracy >= {min_acc:g} after {n_epochs} epochs"
     if passes(last):
-        yield Check.ok(name_acc, 8, expected=f">= {min_acc:g}", observed=runs)
+        yield passed("accuracy", expected=expected, observed=runs)
     else:
         hint = (_MISMATCH_HINT if last.get("evidence") == "contradicted" else None
                 if last.get("evidence") == "missing" else
                 "forward must return (B, 2) logits" if accuracy(last) is None else
                 "train with Adam on nn.CrossEntropyLoss over the logits (targets are class ids); "
                 "check that optimizer.step() runs every epoch")
-        yield Check.failed(name_acc, 8, expected=f">= {min_acc:g}", observed=runs, hint=hint)
-    yield from _gated([_probs_check(name_probs, last.get("test_logits"), ref.test_data)], attempts)
+        yield failed("accuracy", expected=expected, observed=runs, hint=hint)
+    yield from _gated([_probs_check("probs", last.get("test_logits"), ref.test_data)], attempts)
 
 
 def _unverified_accuracy(attempt: dict, accuracy: Callable[[dict], float | None]) -> str:
@@ -1231,18 +1208,18 @@ def _unverified_accuracy(attempt: dict, accuracy: Callable[[dict], float | None]
                                            if acc is not None else "")
 
 
-def _probs_check(name: str, logits: Any, sentences: list[str]) -> Check:
+def _probs_check(key: str, logits: Any, sentences: list[str]) -> Verdict:
     if not (isinstance(logits, np.ndarray) and logits.shape == (2, 2) and np.all(np.isfinite(logits))):
         observed = f"shape {logits.shape}" if isinstance(logits, np.ndarray) else fmt(logits)
-        return Check.failed(name, 2, expected="finite logits of shape (2, 2)", observed=observed)
+        return failed(key, expected="finite logits of shape (2, 2)", observed=observed)
     values = logits.astype(np.float64)
     if _are_probabilities(values):
         probs, how = values, "forward already returns probabilities (shown as they are)"
     else:
         probs, how = _softmax(values), "softmax of the logits"
     lines = "; ".join(f"{s!r}: negative {p[0]:.4f}, positive {p[1]:.4f}" for s, p in zip(sentences, probs))
-    return Check.ok(name, 2, expected="softmax(model(x_test, drop_rate=0)) rows sum to 1",
-                    observed=f"{lines} ({how})")
+    return passed(key, expected="softmax(model(x_test, drop_rate=0)) rows sum to 1",
+                  observed=f"{lines} ({how})")
 
 
 def _are_probabilities(values: np.ndarray) -> bool:
@@ -1268,9 +1245,7 @@ def _gru_used(out: dict) -> tuple[bool, str]:
     return grad_norm > 0 and change > 1e-6, said
 
 
-def _gru_structure(ctx, bind: dict) -> list[Check]:
-    name_gru = "a real nn.GRU with 10 units, run by forward"
-    name_drop = "dropout at the hidden layer: outputs vary in train mode, not with drop_rate=0"
+def _gru_structure(ctx, bind: dict) -> list[Verdict]:
     out = _run(ctx).probe(GRU_STRUCTURE_CODE, bind={**bind, "effect_seed": int(ctx.rng.integers(0, 2**31))},
                           want=["mods", "a", "b", "c", "d", "got", "logits0", "gru_grads", "logits_moved",
                                 "effect_error"])
@@ -1280,8 +1255,8 @@ def _gru_structure(ctx, bind: dict) -> list[Check]:
     used, effect = _gru_used(out)
     checks = []
     if grus and all(m.get("hidden_size") == 10 for m in grus) and used:
-        checks.append(Check.ok(name_gru, 5, expected="nn.GRU, hidden_size 10, part of forward",
-                               observed=f"{grus[0].get('name')}: GRU(hidden_size=10); {effect}"))
+        checks.append(passed("gru", expected="nn.GRU, hidden_size 10, part of forward",
+                             observed=f"{grus[0].get('name')}: GRU(hidden_size=10); {effect}"))
     else:
         if not grus:
             problem, hint = f"no nn.GRU among the modules ({listing or 'none'})", \
@@ -1292,27 +1267,27 @@ def _gru_structure(ctx, bind: dict) -> list[Check]:
         else:
             problem, hint = (f"the nn.GRU does not take part in forward: {effect}",
                              "run the characters through self.gru and compute the logits from its output")
-        checks.append(Check.failed(name_gru, 5, expected="nn.GRU, hidden_size 10, part of forward",
-                                   observed=problem, hint=hint))
+        checks.append(failed("gru", expected="nn.GRU, hidden_size 10, part of forward",
+                             observed=problem, hint=hint))
     a, b, c, d = (out.get(k) for k in "abcd")
     if not all(isinstance(v, np.ndarray) and v.shape == (11, 2) for v in (a, b, c, d)):
         shapes = ", ".join(str(v.shape) if isinstance(v, np.ndarray) else fmt(v, 40) for v in (a, c))
-        checks.append(Check.failed(name_drop, 5, expected="(11, 2) logits", observed=f"outputs {shapes}",
-                                   hint="forward(x, drop_rate=None) must return (B, 2) logits"))
+        checks.append(failed("dropout", expected="(11, 2) logits", observed=f"outputs {shapes}",
+                             hint="forward(x, drop_rate=None) must return (B, 2) logits"))
         return checks
     varies, steady = not np.allclose(a, b), np.array_equal(c, d)
     observed = (f"two train-mode calls at the default rate {'differ' if varies else 'are identical'}; "
                 f"with drop_rate=0 they {'are identical' if steady else 'differ'}")
     if varies and steady:
-        checks.append(Check.ok(name_drop, 5, expected="vary at 0.7, identical at 0", observed=observed))
+        checks.append(passed("dropout", expected="vary at 0.7, identical at 0", observed=observed))
     elif not varies:
-        checks.append(Check.failed(
-            name_drop, 5, expected="vary at 0.7, identical at 0", observed=observed,
+        checks.append(failed(
+            "dropout", expected="vary at 0.7, identical at 0", observed=observed,
             hint="no dropout acts in training mode: nn.GRU(dropout=...) only acts between stacked layers; "
                  "apply F.dropout(h, p=drop_rate, training=self.training) to the GRU's hidden output"))
     else:
-        checks.append(Check.failed(
-            name_drop, 5, expected="vary at 0.7, identical at 0", observed=observed,
+        checks.append(failed(
+            "dropout", expected="vary at 0.7, identical at 0", observed=observed,
             hint="forward ignores its drop_rate argument: use F.dropout(h, p=rate, training=self.training) "
                  "with rate = self.drop_rate if drop_rate is None else drop_rate"))
     return checks

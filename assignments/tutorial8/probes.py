@@ -1,20 +1,10 @@
 """Child-side helpers for tutorial8: they observe, they never judge.
 
-Shipped into the sandbox as text and run next to the student's code. No expected
+Shipped into the sandbox as text and run next to the student's code, beside the engine's
+`std` helpers (array, pair, floats, count_zero_grads, grads_left_and_fresh). No expected
 values, no reference code: only conversions of what the student's functions return
 into plain values (numpy arrays, numbers, strings) and a few structural facts."""
-import builtins as _builtins
-
 import numpy as np
-
-# Taken when this module loads, before any student code runs: a submission that replaces
-# builtins.any/all/abs/round/... later does not change what these helpers compute.
-(abs, all, any, round, float, int, str, len, isinstance, getattr, type, list, tuple, dict, sum,
- enumerate, zip, range, sorted) = (
-    _builtins.abs, _builtins.all, _builtins.any, _builtins.round, _builtins.float, _builtins.int,
-    _builtins.str, _builtins.len, _builtins.isinstance, _builtins.getattr, _builtins.type,
-    _builtins.list, _builtins.tuple, _builtins.dict, _builtins.sum, _builtins.enumerate,
-    _builtins.zip, _builtins.range, _builtins.sorted)
 
 try:
     import torch
@@ -22,59 +12,10 @@ except Exception:  # numpy-only items still work without torch
     torch = None
 
 
-def kind(value):
-    return type(value).__name__
-
-
-def as_array(value):
-    """numpy array from an array, a tensor (detached), a number, or a list of those; else None."""
-    if torch is not None and isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy().copy()
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, (int, float, np.number)):
-        return np.asarray(value)
-    if isinstance(value, (list, tuple)) and value:
-        parts = [as_array(v) for v in value]
-        if any(p is None for p in parts):
-            return None
-        try:
-            return np.stack(parts)
-        except ValueError:
-            return None
-    return None
-
-
-def pair(out):
-    """(first, second, description) of a function that must return two arrays."""
-    if isinstance(out, (tuple, list)) and len(out) == 2:
-        return as_array(out[0]), as_array(out[1]), f"a {kind(out)} of ({kind(out[0])}, {kind(out[1])})"
-    return None, None, f"a {kind(out)}" + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
-
-
-def floats(values, limit=100000):
-    """A list of losses as plain floats (tensors and numpy scalars accepted); None if not a list."""
-    if torch is not None and isinstance(values, torch.Tensor):
-        values = values.detach().cpu().reshape(-1).tolist()
-    if isinstance(values, np.ndarray):
-        values = values.reshape(-1).tolist()
-    if not isinstance(values, (list, tuple)):
-        return None
-    out = []
-    for v in list(values)[:limit]:
-        if torch is not None and isinstance(v, torch.Tensor) and v.numel() == 1:
-            v = v.item()
-        try:
-            out.append(float(v))
-        except (TypeError, ValueError):
-            return None
-    return out
-
-
 def plain_vocab(out):
     """(vocab_size, char_to_ix) with plain Python values, and a description of what came back."""
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
-        return None, None, f"a {kind(out)}"
+        return None, None, f"a {std.kind(out)}"
     size, table = out
     try:
         size = int(size)
@@ -87,7 +28,7 @@ def plain_vocab(out):
             table = None
     else:
         table = None
-    return size, table, f"({kind(out[0])}, {kind(out[1])})"
+    return size, table, f"({std.kind(out[0])}, {std.kind(out[1])})"
 
 
 def modules_of(model):
@@ -142,9 +83,9 @@ def gru_effect(model, x, seed=0):
             p.grad = None
         out = model(x, drop_rate=0)
         if not isinstance(out, torch.Tensor) or not out.is_floating_point():
-            return as_array(out), [], None
+            return std.array(out), [], None
         (out * torch.randn(out.shape, generator=g)).sum().backward()
-        grads = [as_array(p.grad) if p.grad is not None else np.zeros(0) for p in params]
+        grads = [std.array(p.grad) if p.grad is not None else np.zeros(0) for p in params]
         saved = [p.detach().clone() for p in params]
         with torch.no_grad():
             for p in params:
@@ -154,52 +95,20 @@ def gru_effect(model, x, seed=0):
                 p.copy_(old)
         for p in model.parameters():
             p.grad = None
-        return as_array(out), grads, as_array(moved)
+        return std.array(out), grads, std.array(moved)
     finally:
         model.train(was_training)
 
 
-def grads_left_and_fresh(model, x, y):
-    """(the .grad arrays the student's training left in the parameters, the gradient arrays of
-    one fresh MSE step at the same weights); the grader compares their sizes (gradients that
-    were never reset pile up). ([], []) when it cannot be measured."""
-    try:
-        params = [p for p in model.parameters() if p.requires_grad]
-        left = [as_array(p.grad) for p in params if p.grad is not None]
-        for p in params:
-            p.grad = None
+def mse_loss_of(x, y):
+    """loss_of for std.grads_left_and_fresh: the MSE of model(x) against y (None when the
+    predictions do not have y's size)."""
+    def loss_of(model):
         pred = model(x)
         if not isinstance(pred, torch.Tensor) or pred.numel() != y.numel():
-            return left, []
-        torch.nn.functional.mse_loss(pred.reshape(y.shape), y).backward()
-        fresh = [as_array(p.grad) for p in params if p.grad is not None]
-        for p in params:
-            p.grad = None
-        return left, fresh
-    except Exception:
-        return [], []
-
-
-def count_zero_grads(call):
-    """(number of optimizer/module zero_grad() calls while `call()` ran, its result)."""
-    counts = [0]
-    originals = {torch.optim.Optimizer: torch.optim.Optimizer.zero_grad,
-                 torch.nn.Module: torch.nn.Module.zero_grad}
-
-    def counting(original):
-        def zero_grad(self, *args, **kwargs):
-            counts[0] += 1
-            return original(self, *args, **kwargs)
-        return zero_grad
-
-    for cls, original in originals.items():
-        cls.zero_grad = counting(original)
-    try:
-        result = call()
-    finally:
-        for cls, original in originals.items():
-            cls.zero_grad = original
-    return counts[0], result
+            return None
+        return torch.nn.functional.mse_loss(pred.reshape(y.shape), y)
+    return loss_of
 
 
 def plot_curves(title, curves, ylabel, xlabel="iteration"):
@@ -226,7 +135,7 @@ def plot_sequences(title, target, prediction, steps=100):
         import matplotlib.pyplot as plt
     except Exception:
         return
-    target, prediction = as_array(target), as_array(prediction)
+    target, prediction = std.array(target), std.array(prediction)
     if target is None or prediction is None or target.shape != prediction.shape or target.ndim != 3:
         return
     fig, axes = plt.subplots(1, target.shape[2], figsize=(10, 3))
