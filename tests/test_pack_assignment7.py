@@ -352,3 +352,19 @@ def test_wget_lines_name_where_the_files_go():
     assert checks._wget_targets(ctx) == {"sonnets.txt": "sonnets.txt", "austen.txt": "austen.txt", "poe.txt": "poe.txt",
                                          "shakespeare_play.txt": "shakespeare_play.txt",
                                          "gutenberg_poe.txt": "poe.txt", "pg1342.txt": "austen.txt"}
+
+
+def test_table_rows_are_compared_with_their_own_model_printed_numbers():
+    printed = checks.printed_models("Vanilla RNN: parameters 3011, final training loss 0.9958, test accuracy 0.5000\n"
+                                    "LSTM: parameters 7715, final training loss 0.9999, test accuracy 0.5444\n"
+                                    "GRU: parameters 6147, final training loss 1.0001, test accuracy 0.4944\n"
+                                    "Deep LSTM: parameters 16035, final training loss 0.9781, test accuracy 0.5056\n")
+    assert printed["Deep LSTM"] == {"params": (16035.0, 0), "loss": (0.9781, 4), "acc": (0.5056, 4)}
+    header = ["Model", "Parameters", "Final training loss", "Test accuracy"]
+    good = [header, ["Vanilla RNN", "3,011", "0.9958", "50.0%"], ["LSTM", "7,715", "1.00", "0.5444"],
+            ["GRU", "6,147", "1.0001", "0.4944"], ["2-layer LSTM", "16,035", "0.978", "0.51"]]
+    assert checks.compare_table(good, printed, "t").passed
+    # every number appears somewhere in the outputs, but under another model: the LSTM and GRU rows swapped
+    swapped = [header, good[1], ["LSTM", "6,147", "1.0001", "0.4944"], ["GRU", "7,715", "0.9999", "0.5444"], good[4]]
+    check = checks.compare_table(swapped, printed, "t")
+    assert not check.passed and check.observed.startswith("LSTM: 6,147, printed 7715; LSTM: 1.0001, printed 0.9999")
