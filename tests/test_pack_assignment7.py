@@ -368,3 +368,18 @@ def test_table_rows_are_compared_with_their_own_model_printed_numbers():
     swapped = [header, good[1], ["LSTM", "6,147", "1.0001", "0.4944"], ["GRU", "7,715", "0.9999", "0.5444"], good[4]]
     check = checks.compare_table(swapped, printed, "t")
     assert not check.passed and check.observed.startswith("LSTM: 6,147, printed 7715; LSTM: 1.0001, printed 0.9999")
+
+
+def test_review_page_shows_each_section_rendered_beside_its_evidence_and_the_level_menu(results, tmp_path):
+    from grader import review
+    from grader.grade import write_outputs
+    from grader.outcomes import BatchResult
+
+    write_outputs(BatchResult(PACK, "Assignment 7", results=[results["report-table-disagrees"]], failures=[],
+                              seed=1234), tmp_path / "out")
+    page = review.Review(tmp_path / "out").student_page("report-table-disagrees")
+    s2 = page.split('id="item-s2-mechanics"')[1].split("</section>")[0]
+    evidence, answer = s2.split('<div class="answer-md">')
+    assert "section 2 table numbers equal the notebook&#39;s printed outputs" in evidence
+    assert "<td>7,427</td>" in answer and "<th>Parameter count</th>" in answer  # the table, rendered
+    assert '<select name="points"' in s2.split('id="score-s2-mechanics"')[1]
