@@ -116,34 +116,49 @@ def _int_args(args):
 
 
 def _pre_hook(module, args):
+    try:
+        _pre(module, args)
+    except Exception:  # observing must never break the student's run
+        pass
+    return None
+
+
+def _post_hook(module, args, output):
+    try:
+        _post(module, output)
+    except Exception:
+        pass
+    return None
+
+
+def _pre(module, args):
     if not _student_module(module):
-        return None
+        return
     if WATCH["depth"] == 0:
         WATCH["last_root"] = id(module)
         if not any(m is module for m in WATCH["roots"]) and len(WATCH["roots"]) < 30:
             WATCH["roots"].append(module)
         ints = _int_args(args)
         WATCH["last_inputs"] = ints
-        WATCH["pending"] = (len([m for m in WATCH["roots"] if m is not module]), [list(a.shape) for a in ints],
+        WATCH["pending"] = ([list(a.shape) for a in ints],
                             ints[0] if ints and ints[0].ndim == 2 and ints[0].shape[1] == 1 else None)
     WATCH["depth"] += 1
-    return None
 
 
-def _post_hook(module, args, output):
+def _post(module, output):
     if not _student_module(module):
-        return None
+        return
     WATCH["depth"] = max(0, WATCH["depth"] - 1)
     if WATCH["depth"] == 0 and WATCH.get("pending") is not None:
+        shapes, column = WATCH["pending"]
+        WATCH["pending"] = None
         first = output[0] if isinstance(output, (tuple, list)) and output else output
-        root = next(k for k, m in enumerate(WATCH["roots"]) if m is module)
+        root = next((k for k, m in enumerate(WATCH["roots"]) if m is module), None)
+        if root is None:
+            return
         seen = sum(1 for c in WATCH["calls"] if c[0] == root)
         if seen < 3 and len(WATCH["calls"]) < _MAX_CALLS:
-            _, shapes, column = WATCH["pending"]
-            WATCH["calls"].append((root, shapes, list(first.shape) if isinstance(first, _Tensor) else None,
-                                   column))
-        WATCH["pending"] = None
-    return None
+            WATCH["calls"].append((root, shapes, list(first.shape) if isinstance(first, _Tensor) else None, column))
 
 
 def _loss_wrapper(original, kind):
