@@ -383,3 +383,20 @@ def test_review_page_shows_each_section_rendered_beside_its_evidence_and_the_lev
     assert "section 2 table numbers equal the notebook&#39;s printed outputs" in evidence
     assert "<td>7,427</td>" in answer and "<th>Parameter count</th>" in answer  # the table, rendered
     assert '<select name="points"' in s2.split('id="score-s2-mechanics"')[1]
+
+
+def test_fresh_run_comparison_matches_lines_by_wording_and_names_what_differs():
+    saved = ("Vanilla RNN: parameters 3011, final training loss 0.9958, test accuracy 0.5000\n"
+             "LSTM: parameters 7715, final training loss 0.9999, test accuracy 0.5444\n"
+             "Task 2.1 (one-to-one) test accuracy: 0.4500\nShakespeare: A madent.\n")
+    fresh = ("Vanilla RNN: parameters 3011, final training loss 1.0100, test accuracy 0.5300\n"  # random: within 0.05
+             "LSTM: parameters 14115, final training loss 1.0050, test accuracy 0.4778\n"
+             "Task 2.1 (one-to-one) test accuracy: 0.3000\nShakespeare: Thy summer.\n")
+    same, differ = checks.fresh_comparison(saved, fresh, lambda line: checks.model_of(line) is not None)
+    assert same == ["Vanilla RNN: parameters 3011, final training loss 0.9958, test accuracy 0.5000"]
+    assert differ == ["`LSTM: parameters 7715, final training loss 0.9999, test accuracy 0.5444`: "
+                      "fresh run printed 14115, 1.0050, 0.4778"]
+    same, differ = checks.fresh_comparison(saved, fresh, lambda line: checks.model_of(line) is None)
+    assert same == [] and differ == ["`Task 2.1 (one-to-one) test accuracy: 0.4500`: fresh run printed 2.1, 0.3000"]
+    _, differ = checks.fresh_comparison(saved, "", lambda line: True)
+    assert differ[0].endswith("not printed by the fresh run")

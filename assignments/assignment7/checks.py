@@ -773,7 +773,7 @@ def _run_problem(done) -> str | None:
 
 import re as _re
 
-_NUM = _re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?%?")
+_NUM = _re.compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+]?\d+)?%?")
 
 
 def model_of(label: str) -> str | None:
