@@ -400,3 +400,19 @@ def test_fresh_run_comparison_matches_lines_by_wording_and_names_what_differs():
     assert same == [] and differ == ["`Task 2.1 (one-to-one) test accuracy: 0.4500`: fresh run printed 2.1, 0.3000"]
     _, differ = checks.fresh_comparison(saved, "", lambda line: True)
     assert differ[0].endswith("not printed by the fresh run")
+
+
+@pytest.mark.parametrize("text, failed", [
+    ("Task 2.1 (one-to-one) test accuracy: 0.4500\nTask 2.2 (many-to-one) test accuracy: 0.5000\n"
+     "Shakespeare: A madent.\nShakespeare: I mate.\nPoe: Hin, era.\nPoe: To she.\n"
+     "Generated: The summer " + "do stave eill\n" * 11 + "\n", []),
+    ("One-to-one accuracy = 45%\nMany-to-one accuracy = 50%\nGenerated (Shakespeare): a\nGenerated (Shakespeare): b\n"
+     "Poe: c\n", ["saved outputs: two Shakespeare and two Poe sentences (Task 2.3)",
+                  "saved outputs: a sample of at least 150 characters starting \"The summer\" (Task 2.4)"]),
+    ("Task 2.1 test accuracy: 0.45\nThe summer is short\n\nPoe: x\nPoe: y\nShakespeare: z\nShakespeare: w\n" + "x" * 200,
+     ["saved outputs: Task 2.1 and Task 2.2 accuracies",
+      "saved outputs: a sample of at least 150 characters starting \"The summer\" (Task 2.4)"]),
+])
+def test_experiment_2_outputs_are_read_from_the_saved_notebook(text, failed):
+    ctx = SimpleNamespace(local={"outputs": text})
+    assert [c.name for c in checks._exp2_claims(ctx) if not c.passed] == failed
