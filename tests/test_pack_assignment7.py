@@ -416,3 +416,17 @@ def test_fresh_run_comparison_matches_lines_by_wording_and_names_what_differs():
 def test_experiment_2_outputs_are_read_from_the_saved_notebook(text, failed):
     ctx = SimpleNamespace(local={"outputs": text})
     assert [c.name for c in checks._exp2_claims(ctx) if not c.passed] == failed
+
+
+def test_gutenberg_is_required_only_under_execute(tmp_path):
+    from grader.packs import load_pack, requirement_problems
+
+    spec = load_pack(PACK).spec
+    assert requirement_problems(spec, tmp_path) == []
+    problems = requirement_problems(spec, tmp_path, "full")
+    assert [p.split(": ", 1)[1] for p in problems] == [f"{tmp_path}/gutenberg/{n}: missing" for n in
+                                                      ("sonnets.txt", "austen.txt", "poe.txt", "shakespeare_play.txt")]
+    from conftest import SHARED_DATA
+
+    if SHARED_DATA.is_dir():
+        assert requirement_problems(spec, SHARED_DATA, "full") == []
