@@ -276,16 +276,31 @@ def _grade_execute(paths, data_dir=None):
                        data_dir=data_dir or SHARED_DATA, pool=pool_for(("numpy", "torch"), 2))
 
 
+EXECUTE_CASES = [c for c in CASES if "execute" in expected_of(PACK, c)]
+
+
 @pytest.fixture(scope="module")
 def executed_results(tmp_path_factory):
     folder = _mistakes_notebook(tmp_path_factory.mktemp("a7") / "execute-mistakes")
-    batch = _grade_execute([ROOT / "submissions" / PACK / "reference", folder])
+    batch = _grade_execute([ROOT / "submissions" / PACK / c for c in EXECUTE_CASES] + [folder])
     assert not batch.failures, batch.failures
     return {r.student: r for r in batch.results}
 
 
 def _checks(result, item):
     return {c.name: c for c in next(i for i in result.items if i.id == item).checks}
+
+
+@pytest.mark.execute
+@pytest.mark.parametrize("case", EXECUTE_CASES)
+def test_execute_case_gets_exactly_its_expected_evidence(executed_results, case):
+    from grader.cli import evidence_mismatches
+
+    assert evidence_mismatches(expected_of(PACK, case)["execute"], executed_results[case]) == {}
+
+
+def test_execute_pins_cover_the_reference_and_two_mistakes():
+    assert EXECUTE_CASES == ["last-hidden-at-minus-one", "nn-lstm-inside-customrnn", "reference"]
 
 
 @pytest.mark.execute
