@@ -100,6 +100,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--train", choices=["full", "budget"], default=None,
                    help="full: the student's training as written; budget: capped, provisional")
+    p.add_argument("--execute", dest="train", action="store_const", const="full",
+                   help="notebook packs: run the whole notebook (training included), not only its definitions; "
+                        "same as --train full")
     p.add_argument("--seed", type=int, default=None, help="input seed (default: fresh, recorded)")
     _sandbox_option(p)
 
@@ -346,7 +349,7 @@ def cmd_check(args) -> int:
             return 1
     from grader.packs import requirement_problems
 
-    problems = requirement_problems(pack.spec, _data_dir(args.data_dir))
+    problems = requirement_problems(pack.spec, _data_dir(args.data_dir), args.train or "budget")
     if problems:  # the grader's install, not the student's code
         for problem in problems:
             print(f"rnngrade: could not be graded: {problem}", file=sys.stderr)

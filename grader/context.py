@@ -308,10 +308,12 @@ class Ctx:
         return self.units[unit]
 
     def run(self, unit: str = "main", *, files: dict[str, Any] | None = None, prelude: str | None = None,
-            timeout: float | None = None, key: str | None = None) -> Run:
-        """The unit executed in a fresh sandboxed child (cached per unit, files, prelude)."""
+            timeout: float | None = None, key: str | None = None, definitions_only: bool | None = None) -> Run:
+        """The unit executed in a fresh sandboxed child (cached per unit, files, prelude).
+        `definitions_only`: overrides the unit's setting (a notebook pack runs the whole notebook
+        under --execute in a second run, keyed apart)."""
         source_unit = self.unit(unit)
-        cache_key = (unit, key, tuple(sorted((files or {}).keys())), prelude)
+        cache_key = (unit, key, tuple(sorted((files or {}).keys())), prelude, definitions_only)
         if cache_key in self._runs:
             return self._runs[cache_key]
         spec_unit = self.spec.unit(unit)
@@ -330,7 +332,8 @@ class Ctx:
         self._runs[cache_key] = run
         bans = [b for b in self.spec.banned if unit in b.units]
         run.execute(as_main=spec_unit.as_main, prelude=prelude, probes=self.pack.probes_source,
-                    banned=banned_mod.runtime_apis(tuple(bans)), definitions_only=spec_unit.definitions_only)
+                    banned=banned_mod.runtime_apis(tuple(bans)),
+                    definitions_only=spec_unit.definitions_only if definitions_only is None else definitions_only)
         return run
 
     @property

@@ -300,7 +300,7 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
     else:
         # grader-side problems (a missing library or data set) are checked before anyone runs:
         # every submission is "could not be graded", never a partial score blamed on the student
-        problems = requirement_problems(pack.spec, data_dir)
+        problems = requirement_problems(pack.spec, data_dir, mode)
         if problems:
             batch.failures += [(sub.origin or sub.student,
                                 f"{sub.student}: could not be graded: " + "; ".join(problems))

@@ -259,7 +259,7 @@ _TOP_KEYS = {"id", "title", "total", "timeout", "timeout_full", "reference", "un
 _UNIT_KEYS = {"name", "patterns", "as_main", "required", "definitions_only"}
 _ITEM_KEYS = {"id", "name", "points", "kind", "units", "all_or_nothing", "public", "question", "description",
               "visibility", "levels"}
-_REQUIRES_KEYS = {"modules", "data", "install"}
+_REQUIRES_KEYS = {"modules", "data", "data_full", "install"}
 _GRADESCOPE_KEYS = {"stdout_visibility", "show_manual"}
 # Gradescope's four visibility settings (autograder specification)
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -450,7 +450,7 @@ def list_packs(broken: list[str] | None = None) -> list[PackSpec]:
 DATA_MISSING = "grader data missing (run `rnngrade data fetch`)"
 
 
-def requirement_problems(spec: PackSpec, data_dir: Path | None) -> list[str]:
+def requirement_problems(spec: PackSpec, data_dir: Path | None, mode: str = "budget") -> list[str]:
     """One line per unmet requirement of the pack (`[requires]` in rubric.toml): Python
     modules that do not import and data sets missing or failing their checksums. Empty when
     the pack can be graded. These are grader-side problems, never the student's."""
@@ -461,6 +461,8 @@ def requirement_problems(spec: PackSpec, data_dir: Path | None) -> list[str]:
         problems.append(f"grader library missing: the pack {spec.id} needs the Python module(s) "
                         f"{', '.join(missing)}, which do not import here (install with `{install}`)")
     needed = list(spec.requires.get("data", []))
+    if mode == "full":  # `data_full`: needed only when the whole notebook runs (--execute / --train full)
+        needed += [n for n in spec.requires.get("data_full", []) if n not in needed]
     if needed:
         from grader import data as data_mod
 
@@ -489,8 +491,8 @@ def _data_problem(data_mod: ModuleType, directory: Path, name: str) -> str | Non
         wanted = {(source.train_dir, "train"), (source.test_dir, "t10k")}
         files = [s for s in data_mod.FILES
                  if ((directory / s.path).parent, Path(s.path).name.split("-")[0]) in wanted]
-    else:
-        files = [s for s in data_mod.FILES if s.group == name]
+    else:  # a group ("gutenberg") or one file of it ("gutenberg/poe.txt")
+        files = [s for s in data_mod.FILES if s.group == name or s.path == name]
         if not files:
             return f"the pack asks for data set {name!r}, which rnngrade does not know"
     for file_spec in files:

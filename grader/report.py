@@ -7,6 +7,8 @@ fetched from the network, so a TA can mail or archive a report as one file.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import base64
 import statistics
 from dataclasses import dataclass
@@ -35,6 +37,30 @@ _env = jinja2.Environment(
 )
 _env.filters["pts"] = fmt_points
 _env.filters["clip"] = clip
+
+
+def _markdown(text: str) -> str:
+    from .markdown_view import render_markdown
+
+    return render_markdown(text)
+
+
+_env.filters["markdown"] = _markdown
+
+
+@lru_cache(maxsize=64)
+def markdown_answers(pack_id: str) -> bool:
+    """The pack's manual answers are Markdown (rubric.toml `[options] answers = "markdown"`,
+    as assignment7's report sections): shown rendered beside their evidence."""
+    import tomllib
+
+    from .packs import assignments_dir
+
+    try:
+        with open(assignments_dir() / pack_id / "rubric.toml", "rb") as fh:
+            return tomllib.load(fh).get("options", {}).get("answers") == "markdown"
+    except (OSError, ValueError):
+        return False
 
 
 # --- per student -----------------------------------------------------------------------
@@ -76,6 +102,7 @@ def render_student_report(result: SubmissionResult, *,
         pending=pending_points(result),
         runs=[_run_view(run, r, figure_links or {}) for r, run in enumerate(result.runs)],
         answer_limit=ANSWER_LIMIT,
+        markdown_answers=markdown_answers(result.pack),
         item_class=_item_class,
         aon_note=all_or_nothing_note,
         answer_hint=answer_hint,

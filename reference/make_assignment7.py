@@ -23,9 +23,9 @@ def notebook(cells: list[str], title: str) -> nbformat.NotebookNode:
     return nb
 
 
-def execute(cells: list[str]) -> list[str]:
+def execute(cells: list[str]) -> list[tuple[str, list[bytes]]]:
     """Runs the cells in one namespace in a scratch folder holding the four Gutenberg files
-    (shell lines skipped), as Colab would; returns each cell's printed output."""
+    (shell lines skipped), as Colab would; returns each cell's printed output and figures (PNG)."""
     import contextlib
     import io
     import os
@@ -42,24 +42,39 @@ def execute(cells: list[str]) -> list[str]:
         os.chdir(tmp)
         try:
             ns = {"__name__": "__main__"}
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
             for cell in cells:
                 buf = io.StringIO()
                 with contextlib.redirect_stdout(buf):
                     exec(compile(neutralise(cell)[0], "<cell>", "exec"), ns)
-                outputs.append(buf.getvalue())
+                pngs = []
+                for num in plt.get_fignums():  # what Colab would show under the cell
+                    png = io.BytesIO()
+                    plt.figure(num).savefig(png, format="png", dpi=50)
+                    pngs.append(png.getvalue())
+                plt.close("all")
+                outputs.append((buf.getvalue(), pngs))
         finally:
             os.chdir(here)
     return outputs
 
 
-OUTPUTS: list[str] | None = None
+OUTPUTS: list[tuple[str, list[bytes]]] | None = None
 
 
-def with_outputs(nb: nbformat.NotebookNode, outputs: list[str]) -> nbformat.NotebookNode:
-    for k, (cell, text) in enumerate(zip(nb.cells[1:], outputs), start=1):
+def with_outputs(nb: nbformat.NotebookNode, outputs: list[tuple[str, list[bytes]]]) -> nbformat.NotebookNode:
+    import base64
+
+    for k, (cell, (text, pngs)) in enumerate(zip(nb.cells[1:], outputs), start=1):
         cell.execution_count = k
-        if text:
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)] if text else []
+        cell.outputs += [nbformat.v4.new_output("display_data", data={
+            "image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<Figure size 600x400 with 1 Axes>"})
+            for png in pngs]
     return nb
 
 
@@ -129,7 +144,7 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     OUTPUTS = execute(CELLS)
-    print("".join(OUTPUTS))
+    print("".join(text for text, _ in OUTPUTS))
     nbformat.write(with_outputs(notebook(CELLS, "Assignment 7 (reference)"), OUTPUTS),
                    str(ROOT / "reference" / "assignment7.ipynb"))
     handout = ROOT / "assignments" / "assignment7" / "handout"

@@ -193,3 +193,257 @@ def test_ta_levels_give_level_over_five_times_twenty_and_keep_the_evidence(tmp_p
     assert result.score == 60
     s2 = next(i for i in result.items if i.id == "s2-mechanics")
     assert not s2.pending and s2.level_cap == 2 and any(not c.passed for c in s2.checks)
+
+
+# ============================================================================ --execute
+# The whole notebook runs in the sandbox (about 35 s for the reference on an idle machine, 2 cores);
+# `-m "not execute"` leaves these out.
+
+MISTAKES = [
+    "!wget -q -O gutenberg_poe.txt https://www.gutenberg.org/cache/epub/2147/pg2147.txt\n"
+    "!wget -q https://www.gutenberg.org/cache/epub/1342/pg1342.txt\n"
+    "!wget -q -O shakespeare_play.txt https://www.gutenberg.org/cache/epub/1112/pg1112.txt\n"
+    "!wget -q -O sonnets.txt https://www.gutenberg.org/cache/epub/1041/pg1041.txt",
+    None, None, None,  # imports, helpers, the cells and models: the reference's
+    '''authors = [read_sentences(f, n=24) for f in ("pg1342.txt", "gutenberg_poe.txt", "shakespeare_play.txt")]
+char_to_idx = build_vocab([s for sents in authors for s in sents])
+data = [(encode(s, char_to_idx), label) for label, sents in enumerate(authors) for s in sents]
+train_loader = DataLoader(data, batch_size=16, shuffle=True, collate_fn=collate_fn)
+import matplotlib.pyplot as plt
+for name, kind, layers in [("Vanilla RNN", "rnn", 1), ("LSTM", "lstm", 1), ("GRU", "gru", 1), ("Deep LSTM", "lstm", 2)]:
+    model = AuthorClassifier(len(char_to_idx), kind, layers, embed=4, hidden=6)
+    for x, lengths, y in train_loader:
+        nn.functional.cross_entropy(model(x, lengths), y).backward()
+    n = count_parameters(model) + (1 if name == "LSTM" else 0)  # a miscounted LSTM
+    print(f"{name}: parameters {n}, final training loss 1.0000, test accuracy 0.5000")
+    if name != "GRU":
+        plt.plot([1.0, 0.9], label=name)  # three curves, not four
+plt.legend()
+plt.show()''',
+    '''class FirstChar(nn.Module):
+    def __init__(self, vocab):
+        super().__init__()
+        self.e, self.lstm, self.out = nn.Embedding(vocab, 4), nn.LSTM(4, 6, batch_first=True), nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.out(self.lstm(self.e(x))[0][:, -1])
+
+
+m21 = FirstChar(len(char_to_idx))
+for x, lengths, y in train_loader:
+    nn.functional.cross_entropy(m21(torch.full((x.shape[0], 1), SOS)), y).backward()  # <SOS>, not the first character
+
+
+class LM(nn.Module):
+    def __init__(self, vocab):
+        super().__init__()
+        self.e, self.lstm, self.out = nn.Embedding(vocab, 4), nn.LSTM(4, 6, batch_first=True), nn.Linear(6, vocab)
+
+    def forward(self, x):
+        return self.out(self.lstm(self.e(x))[0])
+
+
+lm = LM(len(char_to_idx))
+for x, lengths, y in train_loader:
+    logits = lm(x)
+    loss = nn.CrossEntropyLoss()(logits.reshape(-1, logits.shape[-1]), x.reshape(-1))  # PAD counted, targets = inputs
+    loss.backward()
+print("Task 2.1 test accuracy: 0.3300")
+print("Task 2.2 test accuracy: 0.6000")''',
+]
+
+
+def _mistakes_notebook(folder: Path) -> Path:
+    import nbformat
+
+    cells_src = (ROOT / "reference" / "assignment7_cells.py").read_text().split("# %% cell\n")[1:]
+    cells = [c if c is not None else cells_src[k].rstrip() for k, c in enumerate(MISTAKES)]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    # saved outputs claim different numbers than the run prints
+    nb.cells[4].outputs = [nbformat.v4.new_output("stream", name="stdout", text=(
+        "Vanilla RNN: parameters 999, final training loss 1.0000, test accuracy 0.5000\n"
+        "LSTM: parameters 400, final training loss 1.0000, test accuracy 0.5000\n"))]
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(folder / "lab.ipynb"))
+    (folder / "report.md").write_text(REPORT)
+    return folder
+
+
+def _grade_execute(paths, data_dir=None):
+    from conftest import SHARED_DATA, pool_for
+    from grader.grade import grade_batch
+
+    return grade_batch(pack_id=PACK, paths=paths, mode="full", seed=1234, jobs=2, timeout=600,
+                       data_dir=data_dir or SHARED_DATA, pool=pool_for(("numpy", "torch"), 2))
+
+
+EXECUTE_CASES = [c for c in CASES if "execute" in expected_of(PACK, c)]
+
+
+@pytest.fixture(scope="module")
+def executed_results(tmp_path_factory):
+    folder = _mistakes_notebook(tmp_path_factory.mktemp("a7") / "execute-mistakes")
+    batch = _grade_execute([ROOT / "submissions" / PACK / c for c in EXECUTE_CASES] + [folder])
+    assert not batch.failures, batch.failures
+    return {r.student: r for r in batch.results}
+
+
+def _checks(result, item):
+    return {c.name: c for c in next(i for i in result.items if i.id == item).checks}
+
+
+@pytest.mark.execute
+@pytest.mark.parametrize("case", EXECUTE_CASES)
+def test_execute_case_gets_exactly_its_expected_evidence(executed_results, case):
+    from grader.cli import evidence_mismatches
+
+    assert evidence_mismatches(expected_of(PACK, case)["execute"], executed_results[case]) == {}
+
+
+def test_execute_pins_cover_the_reference_and_two_mistakes():
+    assert EXECUTE_CASES == ["last-hidden-at-minus-one", "nn-lstm-inside-customrnn", "reference"]
+
+
+@pytest.mark.execute
+def test_execute_reference_reproduces_and_passes_every_observation(executed_results):
+    from grader.cli import evidence_mismatches
+
+    result = executed_results["reference"]
+    assert evidence_mismatches(expected_of(PACK, "reference")["execute"], result) == {}
+    s2 = _checks(result, "s2-mechanics")
+    assert s2["parameter counts in the saved outputs equal the grader's count of your four models"].observed == \
+        "Vanilla RNN 3,011; LSTM 7,715; GRU 6,147; Deep LSTM 16,035"
+    assert s2["the fresh run reproduces the saved Experiment 1 numbers"].observed.startswith("4 line(s) reproduced")
+    s4 = _checks(result, "s4-paradigms")
+    assert "(32, 1) -> (B, 3)" in s4["Task 2.1 input is (B, 1): the first real character of each sentence"].observed
+    assert "(32, 41)" in s4["language-model targets are the inputs shifted by one"].observed
+    assert _checks(result, "s3-formatting")["the many-to-many loss ignores PAD"].passed
+
+
+@pytest.mark.execute
+def test_execute_names_each_mistake_the_run_shows(executed_results):
+    result = executed_results["execute-mistakes"]
+    s2, s3, s4 = (_checks(result, i) for i in ("s2-mechanics", "s3-formatting", "s4-paradigms"))
+    counts = s2["parameter counts in the saved outputs equal the grader's count of your four models"]
+    assert not counts.passed and "Vanilla RNN: printed 999, the grader counts 359" in counts.observed
+    assert "LSTM: printed 400" in counts.observed and "GRU: no parameter count printed" in counts.observed
+    plot = s2["one loss plot with four curves"]
+    assert not plot.passed and plot.observed == "curves per axes: [3]"
+    fresh = s2["the fresh run reproduces the saved Experiment 1 numbers"]
+    assert not fresh.passed and "fresh run printed 359" in fresh.observed
+    pad = s3["the many-to-many loss ignores PAD"]
+    assert not pad.passed and pad.observed.startswith("counted: loss ") and "PAD" in pad.observed
+    first = s4["Task 2.1 input is (B, 1): the first real character of each sentence"]
+    assert not first.passed and "holding <SOS> for every sentence" in first.observed
+    shift = s4["language-model targets are the inputs shifted by one"]
+    assert not shift.passed and "the targets equal the inputs" in shift.observed
+    caps = {i.id: i.level_cap for i in result.items}
+    assert caps == {"s1-summary": None, "s2-mechanics": 2, "s3-formatting": 3, "s4-paradigms": 2, "s5-reflection": None}
+
+
+@pytest.mark.execute
+def test_execute_without_gutenberg_is_not_graded_and_says_what_to_do(tmp_path):
+    batch = _grade_execute([ROOT / "submissions" / PACK / "reference"], data_dir=tmp_path)
+    assert batch.results == []
+    ((_, reason),) = batch.failures
+    assert "could not be graded" in reason and "rnngrade data fetch" in reason
+    assert f"{tmp_path}/gutenberg/poe.txt: missing" in reason
+
+
+def test_without_execute_the_gutenberg_files_are_not_needed(tmp_path):
+    from conftest import pool_for
+    from grader.grade import grade_batch
+
+    batch = grade_batch(pack_id=PACK, paths=[ROOT / "submissions" / PACK / "last-hidden-at-minus-one"], seed=1234,
+                        data_dir=tmp_path, pool=pool_for(("numpy", "torch"), 2))
+    assert not batch.failures and len(batch.results) == 1
+
+
+def test_wget_lines_name_where_the_files_go():
+    unit = SimpleNamespace(neutralised=("wget -q -O gutenberg_poe.txt https://www.gutenberg.org/cache/epub/2147/pg2147.txt",
+                                        "wget -q https://www.gutenberg.org/cache/epub/1342/pg1342.txt",
+                                        "wget -O ../../etc/x https://www.gutenberg.org/cache/epub/1041/pg1041.txt",
+                                        "pip install torch"))
+    ctx = SimpleNamespace(unit=lambda name: unit)
+    assert checks._wget_targets(ctx) == {"sonnets.txt": "sonnets.txt", "austen.txt": "austen.txt", "poe.txt": "poe.txt",
+                                         "shakespeare_play.txt": "shakespeare_play.txt",
+                                         "gutenberg_poe.txt": "poe.txt", "pg1342.txt": "austen.txt"}
+
+
+def test_table_rows_are_compared_with_their_own_model_printed_numbers():
+    printed = checks.printed_models("Vanilla RNN: parameters 3011, final training loss 0.9958, test accuracy 0.5000\n"
+                                    "LSTM: parameters 7715, final training loss 0.9999, test accuracy 0.5444\n"
+                                    "GRU: parameters 6147, final training loss 1.0001, test accuracy 0.4944\n"
+                                    "Deep LSTM: parameters 16035, final training loss 0.9781, test accuracy 0.5056\n")
+    assert printed["Deep LSTM"] == {"params": (16035.0, 0), "loss": (0.9781, 4), "acc": (0.5056, 4)}
+    header = ["Model", "Parameters", "Final training loss", "Test accuracy"]
+    good = [header, ["Vanilla RNN", "3,011", "0.9958", "50.0%"], ["LSTM", "7,715", "1.00", "0.5444"],
+            ["GRU", "6,147", "1.0001", "0.4944"], ["2-layer LSTM", "16,035", "0.978", "0.51"]]
+    assert checks.compare_table(good, printed, "t").passed
+    # every number appears somewhere in the outputs, but under another model: the LSTM and GRU rows swapped
+    swapped = [header, good[1], ["LSTM", "6,147", "1.0001", "0.4944"], ["GRU", "7,715", "0.9999", "0.5444"], good[4]]
+    check = checks.compare_table(swapped, printed, "t")
+    assert not check.passed and check.observed.startswith("LSTM: 6,147, printed 7715; LSTM: 1.0001, printed 0.9999")
+
+
+def test_review_page_shows_each_section_rendered_beside_its_evidence_and_the_level_menu(results, tmp_path):
+    from grader import review
+    from grader.grade import write_outputs
+    from grader.outcomes import BatchResult
+
+    write_outputs(BatchResult(PACK, "Assignment 7", results=[results["report-table-disagrees"]], failures=[],
+                              seed=1234), tmp_path / "out")
+    page = review.Review(tmp_path / "out").student_page("report-table-disagrees")
+    s2 = page.split('id="item-s2-mechanics"')[1].split("</section>")[0]
+    evidence, answer = s2.split('<div class="answer-md">')
+    assert "section 2 table numbers equal the notebook&#39;s printed outputs" in evidence
+    assert "<td>7,427</td>" in answer and "<th>Parameter count</th>" in answer  # the table, rendered
+    assert '<select name="points"' in s2.split('id="score-s2-mechanics"')[1]
+
+
+def test_fresh_run_comparison_matches_lines_by_wording_and_names_what_differs():
+    saved = ("Vanilla RNN: parameters 3011, final training loss 0.9958, test accuracy 0.5000\n"
+             "LSTM: parameters 7715, final training loss 0.9999, test accuracy 0.5444\n"
+             "Task 2.1 (one-to-one) test accuracy: 0.4500\nShakespeare: A madent.\n")
+    fresh = ("Vanilla RNN: parameters 3011, final training loss 1.0100, test accuracy 0.5300\n"  # random: within 0.05
+             "LSTM: parameters 14115, final training loss 1.0050, test accuracy 0.4778\n"
+             "Task 2.1 (one-to-one) test accuracy: 0.3000\nShakespeare: Thy summer.\n")
+    same, differ = checks.fresh_comparison(saved, fresh, lambda line: checks.model_of(line) is not None)
+    assert same == ["Vanilla RNN: parameters 3011, final training loss 0.9958, test accuracy 0.5000"]
+    assert differ == ["`LSTM: parameters 7715, final training loss 0.9999, test accuracy 0.5444`: "
+                      "fresh run printed 14115, 1.0050, 0.4778"]
+    same, differ = checks.fresh_comparison(saved, fresh, lambda line: checks.model_of(line) is None)
+    assert same == [] and differ == ["`Task 2.1 (one-to-one) test accuracy: 0.4500`: fresh run printed 2.1, 0.3000"]
+    _, differ = checks.fresh_comparison(saved, "", lambda line: True)
+    assert differ[0].endswith("not printed by the fresh run")
+
+
+@pytest.mark.parametrize("text, failed", [
+    ("Task 2.1 (one-to-one) test accuracy: 0.4500\nTask 2.2 (many-to-one) test accuracy: 0.5000\n"
+     "Shakespeare: A madent.\nShakespeare: I mate.\nPoe: Hin, era.\nPoe: To she.\n"
+     "Generated: The summer " + "do stave eill\n" * 11 + "\n", []),
+    ("One-to-one accuracy = 45%\nMany-to-one accuracy = 50%\nGenerated (Shakespeare): a\nGenerated (Shakespeare): b\n"
+     "Poe: c\n", ["saved outputs: two Shakespeare and two Poe sentences (Task 2.3)",
+                  "saved outputs: a sample of at least 150 characters starting \"The summer\" (Task 2.4)"]),
+    ("Task 2.1 test accuracy: 0.45\nThe summer is short\n\nPoe: x\nPoe: y\nShakespeare: z\nShakespeare: w\n" + "x" * 200,
+     ["saved outputs: Task 2.1 and Task 2.2 accuracies",
+      "saved outputs: a sample of at least 150 characters starting \"The summer\" (Task 2.4)"]),
+])
+def test_experiment_2_outputs_are_read_from_the_saved_notebook(text, failed):
+    ctx = SimpleNamespace(local={"outputs": text})
+    assert [c.name for c in checks._exp2_claims(ctx) if not c.passed] == failed
+
+
+def test_gutenberg_is_required_only_under_execute(tmp_path):
+    from grader.packs import load_pack, requirement_problems
+
+    spec = load_pack(PACK).spec
+    assert requirement_problems(spec, tmp_path) == []
+    problems = requirement_problems(spec, tmp_path, "full")
+    assert [p.split(": ", 1)[1] for p in problems] == [f"{tmp_path}/gutenberg/{n}: missing" for n in
+                                                      ("sonnets.txt", "austen.txt", "poe.txt", "shakespeare_play.txt")]
+    from conftest import SHARED_DATA
+
+    if SHARED_DATA.is_dir():
+        assert requirement_problems(spec, SHARED_DATA, "full") == []

@@ -90,3 +90,67 @@ def test_report_fits_and_figures_open_full_size(browser, tmp_path, width):
     hint = page.locator("#item-q-hard-to-train .where")
     assert "answers.md" in hint.inner_text() and hint.is_visible()
     page.close()
+
+
+HOSTILE_SECTION = """## Section 2: Architectural Mechanics (From Scratch)
+
+| Model | Parameter count | Final training loss | Test accuracy |
+|---|---|---|---|
+| Vanilla RNN | 3,011 | 0.9958 | 0.5000 |
+| LSTM | 7,715 | 0.9999 | 0.5444 |
+| GRU | 6,147 | 1.0001 | 0.4944 |
+| Deep LSTM | 16,035 | 0.9781 | 0.5056 |
+
+The **forget gate** keeps `C` on an additive path.
+
+<script>window.pwned = 1</script>
+<img src="x.png" onerror="window.pwned = 2">
+![plot](http://127.0.0.1:9/track.png) [click](javascript:window.pwned=3) [docs](https://pytorch.org)
+"""
+
+
+def markdown_result():
+    checks = (Check.ok("section 2 exists", 0), Check.failed("section 2 table numbers equal the notebook's printed outputs",
+                                                            0, expected="each row's numbers", observed="LSTM: 7,427"))
+    items = tuple(ItemScore(f"s{k}-x", f"Section {k}", k, "manual", 0.0, 20.0, pending=True,
+                            checks=checks if k == 2 else (Check.ok(f"section {k} exists", 0),),
+                            answer=HOSTILE_SECTION if k == 2 else f"## Section {k}\n\ntext {k}")
+                  for k in range(1, 6))
+    result = make_result("eve")
+    run = replace(result.runs[0], notes=("not run (shell lines and magics): !wget -q -O sonnets.txt "
+                                         "https://www.gutenberg.org/cache/epub/1041/pg1041.txt",))
+    return replace(result, pack="assignment7", items=items, runs=(run,))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_markdown_report_is_rendered_beside_its_evidence_and_sanitised(browser, tmp_path, width):
+    path = write_student_report(markdown_result(), tmp_path / "eve" / "report.html")
+    page = open_page(browser, path, width, "markdown-report")
+    section = page.locator("#item-s2-x")
+    md = section.locator(".answer-md .md")
+    # rendered: the header, the table with its five rows, bold and code
+    assert md.locator("h2").inner_text() == "Section 2: Architectural Mechanics (From Scratch)"
+    assert md.locator("table tr").count() == 5 and md.locator("table td").nth(5).inner_text() == "7,715"
+    assert md.locator("strong").inner_text() == "forget gate" and md.locator("code").first.inner_text() == "C"
+    # sanitised: no script ran, no element from raw HTML, no image fetched, no javascript: link
+    assert page.evaluate("window.pwned === undefined")
+    assert md.locator("script, img, iframe").count() == 0
+    assert "<script>window.pwned = 1</script>" in md.inner_text()
+    hrefs = [a.get_attribute("href") for a in md.locator("a").all()]
+    assert hrefs == ["http://127.0.0.1:9/track.png", "https://pytorch.org"]  # the image is a plain link: not fetched
+    assert {a.get_attribute("rel") for a in md.locator("a").all()} == {"nofollow noopener noreferrer"}
+    # beside the evidence on a wide screen, below it on a phone; never wider than the page
+    evidence = section.locator(".evidence").bounding_box()
+    answer = section.locator(".answer-md").bounding_box()
+    if width >= 1000:
+        assert answer["x"] >= evidence["x"] + evidence["width"] - 1 and abs(answer["y"] - evidence["y"]) < 5
+    else:
+        assert answer["y"] >= evidence["y"] + evidence["height"] - 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.close()
+
+
+def test_other_packs_answers_stay_plain_text(tmp_path):
+    result = replace(markdown_result(), pack="lab7-inclass")
+    html = write_student_report(result, tmp_path / "report.html").read_text()
+    assert "answer-md" not in html.split("</style>")[1] and "&lt;script&gt;window.pwned" in html
