@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable
 
-from grader import banned as banned_mod
+from grader import banned
 from grader import score
 from grader.context import Ctx, Memo, UnitMissing
 from grader.discover import Submission, discover
@@ -96,28 +96,6 @@ def _run_check(fn: Callable, ctx: Ctx) -> tuple[list[Check], str | None]:
         return checks, f"grader error while checking this item ({type(exc).__name__}: {exc}); tell your TA"
 
 
-def _ban_reasons(pack: Pack, units: dict[str, SourceUnit], runtime: dict[str, list[dict]]
-                 ) -> dict[str, list[str]]:
-    """item id -> reasons it is zeroed by a banned API (static and run time)."""
-    reasons: dict[str, list[str]] = {}
-    for unit_name, unit in units.items():
-        bans = tuple(b for b in pack.spec.banned if unit_name in b.units)
-        for ban, use in banned_mod.find_banned(unit.source, bans, unit.tree()):
-            text = f"banned API {use.api} used at {unit.where(use.lineno)}: `{use.code}`"
-            for item_id in ban.zeroes:
-                reasons.setdefault(item_id, []).append(text + (f" ({ban.message})" if ban.message else ""))
-        for call in runtime.get(unit_name, []):
-            api = str(call.get("api", ""))
-            lineno = call.get("lineno") if isinstance(call.get("lineno"), int) else None
-            for ban in bans:
-                if api in ban.apis or any(api.startswith(p + ".") for p in ban.prefixes):
-                    text = f"banned API {api} was called at run time from {unit.where(lineno)}"
-                    for item_id in ban.zeroes:
-                        if not any(api in r for r in reasons.get(item_id, [])):
-                            reasons.setdefault(item_id, []).append(text)
-    return reasons
-
-
 class NotGraded(Exception):
     """A submission the grader cannot grade at all (no score; listed under "could not be graded")."""
 
@@ -179,7 +157,7 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
     runtime = {}
     for run in ctx.runs:
         runtime.setdefault(run.unit.name, []).extend(run.banned_calls)
-    bans = _ban_reasons(pack, units, runtime)
+    bans = banned.ban_reasons(spec.banned, units, runtime)
     items = [score.zero_item(i, "; ".join(bans[i.id])) if i.id in bans and i.kind == "auto" else i
              for i in items]
     unit_runs = tuple(ctx.close())
