@@ -1,5 +1,7 @@
-"""The pipeline, end to end: discover -> load -> sandbox -> checks -> score -> report.
-Keyword-only functions; the command line is a thin layer over them."""
+"""The pipeline, one way: discover (grader/discover.py) -> load the units (grader/load.py) ->
+run the items' checks (grader/context.py, grader/run.py) -> apply bans (grader/banned.py) ->
+score (grader/score.py); the batch's files are grader/outputs.py's. Only orchestration
+lives here. Keyword-only functions; the command line is a thin layer over them."""
 from __future__ import annotations
 
 import inspect
