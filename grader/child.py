@@ -21,6 +21,11 @@ from typing import Any
 
 from grader import protocol
 
+# The shared child-side helpers (grader/std_probes.py), read when the worker starts, before
+# any student code: every run gets them as the module `std`.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "std_probes.py"), encoding="utf-8") as _fh:
+    _STD_SOURCE = _fh.read()
+
 STUDENT_TAG = "<student>"
 
 
@@ -37,6 +42,7 @@ class Child:
         self.student_files: set[str] = set()
         self.ns: dict[str, Any] = {}
         self.probes: types.ModuleType | None = None
+        self.std: types.ModuleType | None = None
         self.banned_calls: list[dict] = []
         self.figures: list[dict] = []
         self._saved_figs: set[int] = set()
@@ -84,13 +90,14 @@ class Child:
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         self.ns = {"__name__": "__main__" if req.get("as_main") else req.get("module", "submission"),
                    "__file__": os.path.join(self.workdir, filename), "__builtins__": __builtins__}
+        self.std = _module_from_source("std", _STD_SOURCE, self.builtins)
         if req.get("probes"):
-            self.probes = _module_from_source("probes", req["probes"], self.builtins)
+            self.probes = _module_from_source("probes", req["probes"], self.builtins, std=self.std)
         self._install_banned_hooks(req.get("banned", []))
         if req.get("prelude"):
             exec(compile(req["prelude"], "<grader prelude>", "exec"),
                  {"__builtins__": self.builtins, "ns": self.ns, "probes": self.probes, "child": self,
-                  "np": self.np, "torch": self.torch})
+                  "np": self.np, "torch": self.torch, "std": self.std})
         started = time.perf_counter()
         errors, skipped, timed_out = self._run_statements(source, filename, req)
         self._reply({"ok": True, "errors": errors, "skipped": skipped, "timed_out": timed_out,
@@ -163,7 +170,7 @@ class Child:
             # grader means: builtins, np, torch and the helpers, all taken before student code ran
             ns = {k: v for k, v in self.ns.items() if k.startswith("__") or k not in self.builtins}
             ns["__builtins__"] = self.builtins
-            ns.update(probes=self.probes, child=self, np=self.np, torch=self.torch)
+            ns.update(probes=self.probes, child=self, np=self.np, torch=self.torch, std=self.std)
             ns.update(bind)
         _arm_timer(float(req.get("timeout", 30)))
         try:
@@ -243,9 +250,10 @@ def _make_tensor(array, requires_grad: bool):
     return tensor.requires_grad_(True) if requires_grad else tensor
 
 
-def _module_from_source(name: str, source: str, builtins_copy: dict) -> types.ModuleType:
+def _module_from_source(name: str, source: str, builtins_copy: dict, **extra: Any) -> types.ModuleType:
     module = types.ModuleType(name)
     module.__dict__["__builtins__"] = builtins_copy
+    module.__dict__.update(extra)
     exec(compile(source, f"<grader {name}>", "exec"), module.__dict__)
     return module
 

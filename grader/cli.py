@@ -130,10 +130,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_list(_args) -> int:
-    for spec in list_packs():
+    broken: list[str] = []
+    for spec in list_packs(broken):
         auto = sum(i.points for i in spec.items if i.kind == "auto")
         print(f"{spec.id:<16} {spec.total:>5g} points ({auto:g} auto, {spec.total - auto:g} manual)  {spec.title}")
-    return 0
+    for line in broken:
+        print(f"rnngrade: broken pack {line}", file=sys.stderr)
+    return 2 if broken else 0
 
 
 def _data_dir(value: str | None) -> Path | None:

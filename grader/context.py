@@ -67,6 +67,7 @@ class Ctx:
         self.level_caps: dict[str, int] = {}
         self.answers: dict[str, str] = {}  # manual items: answer text found by the pack (a report section)  # manual items on levels: the highest level the evidence allows
         self.local: dict[str, Any] = {}  # per-submission scratch for check functions (shared observations)
+        self._once: dict[Any, tuple[bool, Any]] = {}
         self._runs: dict[Any, Run] = {}
         self._rngs: dict[str, np.random.Generator] = {}
 
@@ -108,10 +109,24 @@ class Ctx:
         return dict(self.spec.tolerances.get(item_id or self.item_id or "", {}))
 
     def tier(self, item_id: str, value: float) -> float:
-        for threshold, points in sorted(self.spec.tiers.get(item_id, []), key=lambda t: -t[0]):
-            if value >= threshold:
-                return float(points)
-        return 0.0
+        """Points for `value` from the rubric's tiers of `item_id` (grader.checks.tier)."""
+        from grader.checks import tier
+
+        return tier(self.spec.tiers.get(item_id, []), value)
+
+    def once(self, key: Any, fn: Callable[[], Any]) -> Any:
+        """fn() run once per submission and shared by every item that asks for `key` (one
+        observation of a training run, say). When it raised, every later call re-raises the
+        same exception, so each item reports why it could not be checked."""
+        if key not in self._once:
+            try:
+                self._once[key] = (True, fn())
+            except Exception as exc:  # kept: StudentRaised / SandboxLost for every caller
+                self._once[key] = (False, exc)
+        ok, value = self._once[key]
+        if not ok:
+            raise value
+        return value
 
     @staticmethod
     def tensor(array: np.ndarray, requires_grad: bool = False) -> TensorMark:

@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 
 from grader import banned
 from grader import score
+from grader.checks import declared, exception_text
 from grader.context import Ctx, Memo, UnitMissing
 from grader.discover import Submission, discover
 from grader.load import NOT_A_NOTEBOOK, SourceUnit, answer_texts, extract_answer, load_units, support_files
@@ -45,32 +46,47 @@ def _syntax_problem(unit: SourceUnit) -> str | None:
     return None
 
 
-def _run_check(fn: Callable, ctx: Ctx) -> tuple[list[Check], str | None]:
+def _run_check(fn: Callable, ctx: Ctx) -> tuple[list, str | None]:
     """The envelope around a check function: a crash, a timeout, a lost child or student
     code raising inside a probe is a result for this item, never an escaping exception.
-    Check functions may return a list or yield checks one by one (then the checks done
-    before a failure keep their points)."""
-    checks: list[Check] = []
+    Check functions may return a list or yield verdicts one by one (then the verdicts
+    reported before a failure keep their points)."""
+    reported: list = []
     try:
         result = fn(ctx)
         if inspect.isgenerator(result):
-            for check in result:
-                checks.append(check)
+            for entry in result:
+                reported.append(entry)
         else:
-            checks = list(result or [])
-        return checks, None
+            reported = list(result or [])
+        return reported, None
     except UnitMissing as exc:
-        return checks, exc.reason
+        return reported, exc.reason
     except SandboxLost as exc:
-        return checks, f"the run was lost: {exc.reason}"
+        return reported, f"the run was lost: {exc.reason}"
     except StudentRaised as exc:
-        err = exc.error
-        where = f" at {err.where}" if err.where else ""
-        line = f" (`{err.line}`)" if err.line else ""
-        return checks, f"your code raised {err.type}: {err.message}{where}{line}"
+        return reported, exception_text(exc)
     except Exception as exc:  # a bug in the pack's check: say so, do not blame the student
         log.error("check %s failed:\n%s", ctx.item_id, traceback.format_exc())
-        return checks, f"grader error while checking this item ({type(exc).__name__}: {exc}); tell your TA"
+        return reported, _pack_bug_text(exc)
+
+
+def _pack_bug_text(exc: Exception) -> str:
+    return f"grader error while checking this item ({type(exc).__name__}: {exc}); tell your TA"
+
+
+def _item_checks(fn: Callable, ctx: Ctx) -> tuple[list[Check], str | None]:
+    """Run an auto item's check function and resolve its verdicts against its declaration."""
+    reported, reason = _run_check(fn, ctx)
+    table = declared(fn)
+    if not table:  # a pack still on the first API: Checks with their own points
+        return [c for c in reported if isinstance(c, Check)], reason
+    try:
+        return score.resolve(table, reported, reason=reason), reason
+    except score.PackBug as exc:
+        log.error("check %s: %s", ctx.item_id, exc)
+        reason = _pack_bug_text(exc)
+        return score.resolve(table, [], reason=reason), reason
 
 
 class NotGraded(Exception):
@@ -126,7 +142,7 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
         if fn is None:
             items.append(score.zero_item(score.score_item(item, []), "this item has no automatic check yet"))
             continue
-        checks, reason = _run_check(fn, ctx)
+        checks, reason = _item_checks(fn, ctx)
         items.append(score.score_item(item, checks, reason=reason,
                                       provisional=item.id in ctx.provisional_items))
     ctx.item_id = None

@@ -20,6 +20,8 @@ class Check:
     expected: str | None = None
     observed: str | None = None
     hint: str | None = None
+    # why a declared sub-check could not be checked (shown as "not checked: <reason>")
+    skipped: str | None = None
 
     @classmethod
     def ok(cls, name: str, points: float, *, expected: Any = None, observed: Any = None) -> "Check":
@@ -35,6 +37,10 @@ class Check:
                 observed: Any = None, hint: str | None = None) -> "Check":
         earned = max(0.0, min(float(earned), float(points)))
         return cls(name, earned >= points, earned, float(points), _text(expected), _text(observed), hint)
+
+    @classmethod
+    def unchecked(cls, name: str, points: float, reason: str) -> "Check":
+        return cls(name, False, 0.0, float(points), None, f"not checked: {reason}", None, reason)
 
     def to_json(self) -> dict:
         return {"name": self.name, "passed": self.passed, "points": self.points,

@@ -218,10 +218,7 @@ class Pack:
             item_id = getattr(value, "_rnngrade_item", None)
             if item_id is not None:
                 found[item_id] = value
-        # REPORT_CHECKS: checks on the submission as a whole (results.json extra_data.report_checks)
-        unknown = set(found) - {i.id for i in self.spec.items} - {REPORT_CHECKS}
-        if unknown:
-            raise PackError(f"{path}: checks for unknown item(s) {sorted(unknown)}")
+        # ids are checked against the rubric by grader.validate when the pack loads
         return found
 
     @cached_property
@@ -251,19 +248,20 @@ _IMPORT_CACHE: dict[str, ModuleType] = {}
 
 
 def _import_file(name: str, path: Path) -> ModuleType:
-    if name in _IMPORT_CACHE:
-        return _IMPORT_CACHE[name]
+    key = f"{name}:{path}"  # two packs of one id from different places stay apart
+    if key in _IMPORT_CACHE:
+        return _IMPORT_CACHE[key]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise PackError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    _IMPORT_CACHE[name] = module
+    _IMPORT_CACHE[key] = module
     return module
 
 
-def load_pack(pack_id: str) -> Pack:
+def load_pack(pack_id: str, *, validate: bool = True) -> Pack:
     directory = assignments_dir() / pack_id
     spec_path = directory / "rubric.toml"
     if not spec_path.exists():
@@ -274,10 +272,17 @@ def load_pack(pack_id: str) -> Pack:
             data = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise PackError(f"{spec_path}: {exc}") from None
-    return Pack(parse_spec(data, directory))
+    pack = Pack(parse_spec(data, directory))
+    if validate:
+        from grader.validate import validate as check_pack
+
+        check_pack(pack)
+    return pack
 
 
-def list_packs() -> list[PackSpec]:
+def list_packs(broken: list[str] | None = None) -> list[PackSpec]:
+    """The packs that load and validate; each broken one adds its one-line problem to
+    `broken` when given (`rnngrade list` shows them and exits 2)."""
     specs = []
     root = assignments_dir()
     if not root.is_dir():
@@ -286,8 +291,9 @@ def list_packs() -> list[PackSpec]:
         if (directory / "rubric.toml").exists():
             try:
                 specs.append(load_pack(directory.name).spec)
-            except PackError:
-                continue
+            except PackError as exc:
+                if broken is not None:
+                    broken.append(f"{directory.name}: {exc}")
     return specs
 
 

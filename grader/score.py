@@ -3,20 +3,69 @@ item scores. Nothing here runs student code or renders anything."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any, Mapping
 
 from grader.outcomes import Check, ItemScore
 from grader.packs import ItemSpec
 
+EARLIER_FAILED = "an earlier step of this item failed, so this could not be checked"
+
+
+class PackBug(Exception):
+    """A check function reported something its declaration does not allow."""
+
+
+def resolve(declared: Mapping[str, tuple[str, float]], reported: list[Any], *,
+            reason: str | None = None) -> list[Check]:
+    """The item's sub-checks in declared order: each key's verdict with the declared title
+    and points; keys never reported are "not checked" with why (the reason the check
+    stopped, or the one its function gave). 0-point evidence checks are kept after them.
+    A verdict for an unknown key, or twice for one key, is a PackBug."""
+    from grader.checks import Verdict
+
+    verdicts: dict[str, Check] = {}
+    extras: list[Check] = []
+    skip_reason: str | None = None
+    for entry in reported:
+        if isinstance(entry, Check):
+            if entry.max_points > 0:
+                raise PackBug(f"a Check with points ({entry.name!r}) instead of a verdict on a declared sub-check")
+            extras.append(entry)
+            continue
+        if not isinstance(entry, Verdict):
+            raise PackBug(f"a check function produced {type(entry).__name__}, not a verdict")
+        if entry.skipped is not None:
+            for key in entry.keys or [k for k in declared if k not in verdicts]:
+                if key not in declared:
+                    raise PackBug(f"not_checked names undeclared sub-check {key!r}")
+                if key not in verdicts:
+                    verdicts[key] = Check.unchecked(declared[key][0], declared[key][1], entry.skipped)
+            skip_reason = skip_reason or entry.skipped
+            continue
+        if entry.key not in declared:
+            raise PackBug(f"verdict on undeclared sub-check {entry.key!r} (declared: {', '.join(declared)})")
+        if entry.key in verdicts:
+            raise PackBug(f"two verdicts on sub-check {entry.key!r}")
+        title, points = declared[entry.key]
+        if entry.points is not None:
+            verdicts[entry.key] = Check.partial(title, entry.points, points, expected=entry.expected,
+                                                observed=entry.observed, hint=entry.hint)
+        elif entry.earned >= 1.0:
+            verdicts[entry.key] = Check.ok(title, points, expected=entry.expected, observed=entry.observed)
+        else:
+            verdicts[entry.key] = Check.failed(title, points, expected=entry.expected, observed=entry.observed,
+                                               hint=entry.hint)
+    why = reason or skip_reason or EARLIER_FAILED
+    checks = [verdicts.get(key) or Check.unchecked(title, points, why) for key, (title, points) in declared.items()]
+    return checks + extras
+
 
 def score_item(spec: ItemSpec, checks: list[Check], *, reason: str | None = None,
                provisional: bool = False) -> ItemScore:
-    """Sum the checks' points, rescaled when a pack's sub-checks do not add up to the item's
-    points (a pack bug, flagged in `reason`), and apply all-or-nothing."""
+    """Sum the checks' points (the declarations add up to the item's points: checked when
+    the pack loads) and apply all-or-nothing."""
     checks = [c for c in checks if isinstance(c, Check)]
-    possible = sum(c.max_points for c in checks)
     earned = sum(c.points for c in checks)
-    if possible > 0 and abs(possible - spec.points) > 1e-9:
-        earned = earned * spec.points / possible
     if not checks:
         earned = 0.0
     if spec.all_or_nothing and (not checks or not all(c.passed for c in checks)):

@@ -196,3 +196,16 @@ def test_future_annotations_reach_every_statement(worker):
                              "class Later:\n    pass\n")
     assert run.status == "ok", run.error
     run.close()
+
+
+def test_the_standard_probes_reach_every_run_as_std(worker):
+    """grader/std_probes.py is loaded in the child before student code: probe snippets (and
+    a pack's probes.py) use `std` instead of copying helpers into each pack."""
+    run = run_source(worker, "import torch\nm = torch.nn.Linear(3, 2)\nlosses = [torch.tensor(0.5), 0.25]\n"
+                             "def train():\n    opt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+                             "    for _ in range(3):\n        opt.zero_grad()\n    return 'done'\n")
+    out = run.probe("names = [n for n, _ in std.parameters(m)]; f = std.floats(losses)\n"
+                    "zeroed, result = std.count_zero_grads(train)", want=["names", "f", "zeroed", "result"])
+    assert out["names"] == ["weight", "bias"] and out["f"] == [0.5, 0.25]
+    assert out["zeroed"] == 3 and out["result"] == "done"
+    run.close()
