@@ -160,3 +160,34 @@ def test_a_notebook_use_names_its_cell(tmp_path):
     reasons = banned.ban_reasons((CELLS,), {"main": load_file(path, "main")}, {})
     assert reasons == {"forward": ["banned API torch.nn.RNN used at cell 2, line 2: `m = torch.nn.RNN(1, 1)` "
                                    "(write the cell by hand)"]}
+
+
+# -- end to end: a name no static analysis can read is caught at run time ----------------------
+
+
+def test_a_banned_class_built_from_a_computed_name_zeroes_its_item(tmp_path):
+    """The child reports the construction (raw: api and line), the grader matches it here and
+    zeroes the item the ban names; the other items keep their points."""
+    from conftest import ROOT, pool_for
+    from grader.discover import Submission
+    from grader.grade import grade_submission
+    from grader.packs import load_pack
+
+    source = (ROOT / "submissions" / "lab7-inclass" / "reference" / "lab7_inclass.py").read_text()
+    source += '\n_layer = getattr(torch.nn, "R" + "NN")(2, 3)  # not a name in the code\n'
+    path = tmp_path / "lab7_inclass.py"
+    path.write_text(source)
+    line = source.count("\n")
+    pack = load_pack("lab7-inclass")
+    assert banned.find_banned(source, pack.spec.banned) == []  # invisible to the static scan
+    pool = pool_for(tuple(pack.spec.warm), 1)
+    worker = pool.acquire()
+    try:
+        result = grade_submission(pack, Submission("computed", (path,)), worker=worker, seed=3, timeout=60)
+    finally:
+        pool.release(worker)
+    items = {i.id: i for i in result.items}
+    assert items["forward"].points == 0
+    assert items["forward"].reason.startswith(f"banned API torch.nn.RNN was called at run time from line {line}")
+    assert {i: items[i].points for i in ("init-weights", "manual-sgd", "predictions")} == {
+        "init-weights": 5, "manual-sgd": 5, "predictions": 5}
