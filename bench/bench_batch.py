@@ -61,7 +61,7 @@ def warm_per_submission(repeats: int) -> tuple[float, float]:
 
 
 def bare_run(repeats: int) -> tuple[float, str]:
-    from grader.context import Run
+    from grader.run import Run
     from grader.load import SourceUnit
 
     worker = Worker(imports=("numpy", "torch", "matplotlib"))

@@ -239,7 +239,8 @@ def _progress(enabled: bool):
 
 def cmd_grade(args) -> int:
     from grader import store, terminal
-    from grader.grade import grade_batch, stored_seed, write_outputs
+    from grader.grade import grade_batch
+    from grader.outputs import stored_seed, write_outputs
     from grader.manual import ManualError
 
     load_pack(args.pack)  # unknown pack: exit 2 before anything else
@@ -373,7 +374,8 @@ def cmd_check(args) -> int:
 
 def cmd_demo(args) -> int:
     from grader import terminal
-    from grader.grade import grade_batch, write_outputs
+    from grader.grade import grade_batch
+    from grader.outputs import write_outputs
     from grader.sandbox import WorkerPool
 
     root = project_root() / "submissions"

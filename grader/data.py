@@ -9,12 +9,14 @@ The data directory is laid out like `../shared/data`:
     gutenberg/        Project Gutenberg texts (#1041, #1342, #2147, #1112) and tinyshakespeare
     btc/              a Binance BTC/USDT daily CSV (provided by the TA: no stable public URL)
 
-Everything here is called by the CLI (`rnngrade data fetch|verify`, `--data-dir`) and by packs
-(`mnist_run_files`); no function prints unless handed a `progress` callback.
+Everything here is called by the CLI (`rnngrade data fetch|verify`, `--data-dir`), by the
+engine for what a pack declares it needs (`[requires] data`: `requirement_problem`), and by
+packs (`mnist_run_files`); no function prints unless handed a `progress` callback.
 """
 from __future__ import annotations
 
 import csv
+import fnmatch
 import gzip
 import hashlib
 import io
@@ -110,6 +112,10 @@ FILES: tuple[DataFile, ...] = (
              note="no stable public URL (the exporter changes the file daily): the TA provides "
                   "this file; copy it to btc/Binance_BTCUSDT_d.csv in the data directory"),
 )
+
+# What a group is called where a missing file is reported (a TA reads it in a build log).
+GROUP_TITLES = {"mnist": "MNIST", "mnist-5k": "MNIST (5,000-image training subset)",
+                "gutenberg": "Project Gutenberg texts", "btc": "BTC/USDT daily prices"}
 
 MNIST_RAW = "data/MNIST/raw"  # where torchvision.datasets.MNIST(root='./data') looks
 _MNIST_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -218,15 +224,67 @@ def _download(url: str, dest: Path, opener: Opener) -> None:
         raise
 
 
+def files_named(name: str, specs: Sequence[DataFile] = FILES) -> list[DataFile]:
+    """The files a data name stands for: a group ("mnist"), a file's path
+    ("mnist/t10k-images-idx3-ubyte.gz") or a pattern over paths ("mnist/t10k-*")."""
+    return [s for s in specs if s.group == name or s.path == name or fnmatch.fnmatchcase(s.path, name)]
+
+
 def _select(names: Iterable[str] | None, specs: Sequence[DataFile]) -> list[DataFile]:
     if names is None:
         return list(specs)
-    wanted = set(names)
-    unknown = wanted - {s.group for s in specs} - {s.path for s in specs}
+    wanted = list(names)
+    unknown = [n for n in wanted if not files_named(n, specs)]
     if unknown:
         groups = sorted({s.group for s in specs})
         raise ValueError(f"unknown data name(s) {sorted(unknown)}; known groups: {groups}")
-    return [s for s in specs if s.group in wanted or s.path in wanted]
+    return [s for s in specs if any(s in files_named(n, specs) for n in wanted)]
+
+
+# ----------------------------------------------------------------------------- what a pack needs
+
+
+def _alternatives(entry) -> list[list[str]]:
+    """A `[requires] data` entry -> its alternatives, each a list of names all needed.
+    "name" -> one alternative; ["a", ["b", "c"]] -> a, or else b and c together."""
+    if isinstance(entry, str):
+        return [[entry]]
+    return [[alt] if isinstance(alt, str) else [str(n) for n in alt] for alt in entry]
+
+
+def requirement_names(entry) -> list[str]:
+    """What to fetch for a `[requires] data` entry: its first (preferred) alternative."""
+    return _alternatives(entry)[0]
+
+
+def requirement_problem(data_dir: Path, entry, specs: Sequence[DataFile] = FILES) -> str | None:
+    """Why a pack's `[requires] data` entry is not usable in data_dir, or None when it is.
+
+    An entry is a name (a group, a file's path or a pattern over paths: every file it stands
+    for must be present with its checksums) or a list of alternatives, each a name or a list
+    of names: the first alternative whose files are all present is the one verified (a pack
+    that trains on the full MNIST training set where it exists, else on the 5k subset, says
+    `["mnist/train-*", "mnist-5k"]`)."""
+    data_dir = Path(data_dir)
+    alternatives = []
+    for names in _alternatives(entry):
+        files: list[DataFile] = []
+        for name in names:
+            found = files_named(name, specs)
+            if not found:
+                return f"the pack asks for data set {name!r}, which rnngrade does not know"
+            files += [f for f in found if f not in files]
+        alternatives.append((names, files))
+    present = [files for _, files in alternatives if all((data_dir / f.path).is_file() for f in files)]
+    chosen = present[0] if present else alternatives[0][1]
+    for file_spec in chosen:
+        ok, why = check_file(data_dir / file_spec.path, file_spec)
+        if not ok:
+            title = GROUP_TITLES.get(file_spec.group, file_spec.group)
+            others = [" and ".join(names) for names, _ in alternatives[1:]]
+            instead = f" (nor is the alternative complete: {'; '.join(others)})" if others and not present else ""
+            return f"{title}: {data_dir / file_spec.path}: {why}{instead}"
+    return None
 
 
 def fetch(data_dir: Path, *, names: Iterable[str] | None = None,

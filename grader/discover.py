@@ -4,7 +4,6 @@ Accepts a file, a folder of files, a folder of per-student folders, a zip, and a
 Gradescope "export submissions" folder (`submission_metadata.yml`)."""
 from __future__ import annotations
 
-import ast
 import re
 import tempfile
 import zipfile
@@ -12,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.packs import PackSpec
+from grader.units import imported_helpers, match_units
 
 GRADABLE = {".py", ".ipynb", ".md", ".txt", ".pdf"}
 CODE = {".py", ".ipynb"}
@@ -89,8 +89,6 @@ def _has_code(folder: Path) -> bool:
 def _one_student(code: list[Path], spec: PackSpec) -> bool:
     """A folder is one student's submission when its code files fill distinct units
     (q1.py + q2.py), not when several files compete for the same unit."""
-    from grader.load import match_units
-
     if len(code) == 1:
         return True
     helpers = imported_helpers(code)
@@ -98,42 +96,6 @@ def _one_student(code: list[Path], spec: PackSpec) -> bool:
     if not main:
         return False
     return len(match_units(spec, main)) == len(main)
-
-
-def imported_helpers(code: list[Path]) -> set[Path]:
-    """The .py files among `code` that another file of `code` imports (`import helpers`,
-    `from helpers import f`): helper modules of one student, not competing submissions."""
-    by_stem = {f.stem: f for f in code if f.suffix == ".py"}
-    helpers: set[Path] = set()
-    for file in code:
-        for name in _imported_names(file):
-            target = by_stem.get(name)
-            if target is not None and target != file:
-                helpers.add(target)
-    return helpers
-
-
-def _imported_names(file: Path) -> set[str]:
-    """Top-level module names a .py file (or a notebook's text, roughly) imports."""
-    try:
-        text = file.read_text(encoding="utf-8", errors="replace") if file.stat().st_size < 2 << 20 else ""
-    except OSError:
-        return set()
-    if file.suffix == ".ipynb":
-        return set(re.findall(r"(?:^|\\n|\")\s*(?:from|import)\s+([A-Za-z_]\w*)", text))
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return set(re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", text, re.M))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module.split(".")[0])
-        elif isinstance(node, ast.ImportFrom) and node.level and not node.module:
-            names |= {a.name for a in node.names}
-    return names
 
 
 def _from_zip(path: Path, spec: PackSpec) -> list[Submission]:

@@ -1,5 +1,7 @@
-"""The pipeline, end to end: discover -> load -> sandbox -> checks -> score -> report.
-Keyword-only functions; the command line is a thin layer over them."""
+"""The pipeline, one way: discover (grader/discover.py) -> load the units (grader/load.py) ->
+run the items' checks (grader/context.py, grader/run.py) -> apply bans (grader/banned.py) ->
+score (grader/score.py); the batch's files are grader/outputs.py's. Only orchestration
+lives here. Keyword-only functions; the command line is a thin layer over them."""
 from __future__ import annotations
 
 import inspect
@@ -12,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable
 
-from grader import banned as banned_mod
+from grader import banned
 from grader import score
 from grader.checks import declared, exception_text
 from grader.context import Ctx, Memo, UnitMissing
 from grader.discover import Submission, discover
-from grader.load import NOT_A_NOTEBOOK, LoadError, SourceUnit, answer_texts, extract_answer, load_file, match_units
+from grader.load import NOT_A_NOTEBOOK, SourceUnit, answer_texts, extract_answer, load_units, support_files
 from grader.outcomes import BatchResult, Check, ItemScore, SubmissionResult
 from grader.packs import REPORT_CHECKS, Pack, load_pack, requirement_problems
 from grader.sandbox import SandboxLost, StudentRaised, Worker, WorkerPool
@@ -32,31 +34,6 @@ def default_timeout(pack: Pack, mode: str) -> float:
 
 
 # -- one submission ----------------------------------------------------------------------
-
-
-def load_units(pack: Pack, files: Iterable[Path]) -> tuple[dict[str, SourceUnit], dict[str, str]]:
-    """Source units found, and a one-line reason for every unit that is missing or unusable."""
-    files = list(files)
-    units, missing = {}, {}
-    # a module another submitted file imports is a helper (`import helpers`), never a unit
-    from grader.discover import imported_helpers
-
-    helpers = imported_helpers([f for f in files if f.suffix in (".py", ".ipynb")])
-    chosen = match_units(pack.spec, [f for f in files if f not in helpers])
-    if len(chosen) < len(pack.spec.units):  # a unit's own file may be imported by another (q2 imports q1)
-        for name, path in match_units(pack.spec, [f for f in files if f not in chosen.values()]).items():
-            chosen.setdefault(name, path)
-    for unit in pack.spec.units:
-        path = chosen.get(unit.name)
-        if path is None:
-            wanted = " or ".join(unit.patterns[:3])
-            missing[unit.name] = f"no file for {unit.name} was submitted (expected {wanted})"
-            continue
-        try:
-            units[unit.name] = load_file(path, unit.name)
-        except LoadError as exc:
-            missing[unit.name] = str(exc)
-    return units, missing
 
 
 def _syntax_problem(unit: SourceUnit) -> str | None:
@@ -110,28 +87,6 @@ def _item_checks(fn: Callable, ctx: Ctx) -> tuple[list[Check], str | None]:
         log.error("check %s: %s", ctx.item_id, exc)
         reason = _pack_bug_text(exc)
         return score.resolve(table, [], reason=reason), reason
-
-
-def _ban_reasons(pack: Pack, units: dict[str, SourceUnit], runtime: dict[str, list[dict]]
-                 ) -> dict[str, list[str]]:
-    """item id -> reasons it is zeroed by a banned API (static and run time)."""
-    reasons: dict[str, list[str]] = {}
-    for unit_name, unit in units.items():
-        bans = tuple(b for b in pack.spec.banned if unit_name in b.units)
-        for ban, use in banned_mod.find_banned(unit.source, bans, unit.tree()):
-            text = f"banned API {use.api} used at {unit.where(use.lineno)}: `{use.code}`"
-            for item_id in ban.zeroes:
-                reasons.setdefault(item_id, []).append(text + (f" ({ban.message})" if ban.message else ""))
-        for call in runtime.get(unit_name, []):
-            api = str(call.get("api", ""))
-            lineno = call.get("lineno") if isinstance(call.get("lineno"), int) else None
-            for ban in bans:
-                if api in ban.apis or any(api.startswith(p + ".") for p in ban.prefixes):
-                    text = f"banned API {api} was called at run time from {unit.where(lineno)}"
-                    for item_id in ban.zeroes:
-                        if not any(api in r for r in reasons.get(item_id, [])):
-                            reasons.setdefault(item_id, []).append(text)
-    return reasons
 
 
 class NotGraded(Exception):
@@ -195,7 +150,7 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
     runtime = {}
     for run in ctx.runs:
         runtime.setdefault(run.unit.name, []).extend(run.banned_calls)
-    bans = _ban_reasons(pack, units, runtime)
+    bans = banned.ban_reasons(spec.banned, units, runtime)
     items = [score.zero_item(i, "; ".join(bans[i.id])) if i.id in bans and i.kind == "auto" else i
              for i in items]
     unit_runs = tuple(ctx.close())
@@ -219,31 +174,6 @@ def _evidence(fn: Callable, ctx: Ctx, name: str) -> tuple[Check, ...]:
     if reason:
         evidence.append(Check.failed(name, 0, hint=reason))
     return tuple(evidence)
-
-
-SUPPORT_MAX_BYTES = 5 << 20
-
-
-def support_files(units: dict[str, SourceUnit], files: Iterable[Path]) -> dict[str, Path]:
-    """The submission's other .py files (helper modules), placed in each run folder at their
-    path relative to the main file's folder so that `import helpers` works there."""
-    unit_paths = {u.path.resolve() for u in units.values()}
-    bases = [u.path.resolve().parent for u in units.values()]
-    support, total = {}, 0
-    for path in files:
-        path = Path(path)
-        if path.suffix != ".py" or path.resolve() in unit_paths or path.is_symlink() or not path.is_file():
-            continue
-        for base in bases:
-            try:
-                rel = path.resolve().relative_to(base)
-            except ValueError:
-                continue
-            total += path.stat().st_size
-            if total <= SUPPORT_MAX_BYTES:
-                support[rel.as_posix()] = path
-            break
-    return support
 
 
 def _submission_error(units: dict, missing: dict) -> str | None:
@@ -363,70 +293,3 @@ def _similarity(pack: Pack, submissions: list[Submission]) -> list:
     except Exception:
         log.warning("similarity could not be computed:\n%s", traceback.format_exc())
         return []
-
-
-def stored_seed(out: Path | None) -> int | None:
-    """The seed of the batch already graded into `out` (reused unless --seed says otherwise)."""
-    from grader import store
-
-    if out is None:
-        return None
-    info = store.read_batch_info(out)
-    return info["seed"] if info else None
-
-
-def write_outputs(batch: BatchResult, out: Path) -> BatchResult:
-    """Write every output file, merging into what `out` already holds: the students of
-    `batch` replace their stored results, every other stored student is kept, the TA scores
-    of OUT/manual.json and the batch's --manual CSV (which wins) are applied to all.
-    Returns the merged batch as written (manual scores applied)."""
-    from grader import manual, store
-
-    spec = load_pack(batch.pack).spec
-    out.mkdir(parents=True, exist_ok=True)
-    info = store.read_batch_info(out)
-    if info is not None and info["pack"] != batch.pack:
-        raise store.StoreError(f"{out} holds a graded batch of {info['pack']}, not {batch.pack}: "
-                               "choose another --out")
-    graded = {r.student for r in batch.results}
-    kept: list[SubmissionResult] = []
-    failures = list(batch.failures)
-    if info is not None:
-        kept = [store.read_result(out / s / store.STORE_NAME) for s in store.stored_students(out)
-                if s not in graded]
-        new_paths = {p for p, _ in batch.failures}
-        failures += [(p, r) for p, r in info.get("failures", [])
-                     if p not in new_paths and Path(p).stem not in graded and Path(p).name not in graded]
-    stripped = [manual.strip(r, spec) for r in batch.results]
-    for result in stripped:
-        store.write_result(result, out / result.student)
-    given = manual.merged(manual.from_results(batch.results), batch.manual_scores)
-    scores = manual.merged(manual.read_manual_json(out, spec), given)
-    manual.write_manual_json(out, scores)
-    stored = BatchResult(batch.pack, batch.pack_title, results=stripped + kept, failures=failures,
-                         seed=batch.seed, similarity=batch.similarity)
-    store.write_batch_info(stored, out)
-    return render_outputs(stored, out, scores, spec)
-
-
-def render_outputs(stored: BatchResult, out: Path, scores: dict, spec, *,
-                   only: str | None = None) -> BatchResult:
-    """The sinks' files from stored results + TA scores: each student's results.json and
-    report.html (only `only`'s when given), grades.csv and index.html. No student code runs."""
-    from grader import gradebook, manual, report, results_json, similarity
-
-    results = [manual.apply(r, spec, scores.get(r.student)) for r in stored.results]
-    batch = BatchResult(stored.pack, stored.pack_title, results=results, failures=list(stored.failures),
-                        seed=stored.seed, similarity=stored.similarity)
-    for result in results:
-        if only is not None and result.student != only:
-            continue
-        folder = out / result.student
-        folder.mkdir(parents=True, exist_ok=True)
-        results_json.write_results_json(result, folder / "results.json")
-        report.write_student_report(result, folder / "report.html")
-    gradebook.write_grades_csv(batch, out / "grades.csv")
-    if batch.similarity is not None:  # None: not computed this run, the file there stays
-        similarity.write_csv(batch.similarity, out / "similarity.csv")
-    report.write_class_summary(batch, out / "index.html")
-    return batch

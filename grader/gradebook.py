@@ -19,7 +19,7 @@ from pathlib import Path
 from dataclasses import dataclass, replace
 
 from .outcomes import BatchResult, ItemScore, SubmissionResult
-from .terminal import fmt_points, is_provisional, rubric_order
+from .views import fmt_points, rubric_order
 
 # Spreadsheets run cells starting with these as formulas: student-controlled text
 # (ids, error messages) is prefixed with a quote so a CSV opened in Excel stays data.
@@ -69,7 +69,7 @@ def write_grades_csv(batch: BatchResult, path: str | Path) -> Path:
 def row_status(result: SubmissionResult) -> str:
     if result.error:
         return "error"
-    if is_provisional(result):
+    if result.provisional:
         return "provisional"
     if any(i.pending for i in result.items):
         return "pending"

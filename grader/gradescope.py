@@ -116,8 +116,9 @@ def provision(pack_id: str, data_dir: Path) -> int:
     if os.environ.get("RNNGRADE_OFFLINE"):  # tests, and builds that ship the data in the zip
         def opener(url: str):
             raise OSError("RNNGRADE_OFFLINE is set: no download")
-    for name in needed:
-        data_mod.fetch(data_dir, names=[name], progress=lambda line: print("  " + line), opener=opener)
+    for entry in needed:  # an entry with alternatives: its preferred one is fetched
+        data_mod.fetch(data_dir, names=data_mod.requirement_names(entry), progress=lambda line: print("  " + line),
+                       opener=opener)
     problems = [p for p in requirement_problems(spec, data_dir) if "data" in p]
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)

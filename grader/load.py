@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import codecs
-import fnmatch
 import io
 import re
 import sys
@@ -13,8 +12,10 @@ import tokenize
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Iterable
 
-from grader.packs import PackSpec
+from grader.packs import Pack
+from grader.units import imported_helpers, match_units
 
 
 def _serialise_ast_parse() -> None:
@@ -164,19 +165,55 @@ def decode_source(data: bytes, name: str) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def match_units(spec: PackSpec, files: list[Path]) -> dict[str, Path]:
-    """The first file matching each unit's patterns (patterns in order of preference)."""
-    chosen: dict[str, Path] = {}
-    taken: set[Path] = set()
-    code_files = sorted(f for f in files if f.suffix in (".py", ".ipynb"))
-    for unit in spec.units:
-        for pattern in unit.patterns:
-            hits = [f for f in code_files if f not in taken and fnmatch.fnmatch(f.name.lower(), pattern.lower())]
-            if hits:
-                chosen[unit.name] = hits[0]
-                taken.add(hits[0])
-                break
-    return chosen
+# -- a submission's units ------------------------------------------------------------------
+
+
+def load_units(pack: Pack, files: Iterable[Path]) -> tuple[dict[str, SourceUnit], dict[str, str]]:
+    """Source units found, and a one-line reason for every unit that is missing or unusable."""
+    files = list(files)
+    units, missing = {}, {}
+    # a module another submitted file imports is a helper (`import helpers`), never a unit
+    helpers = imported_helpers([f for f in files if f.suffix in (".py", ".ipynb")])
+    chosen = match_units(pack.spec, [f for f in files if f not in helpers])
+    if len(chosen) < len(pack.spec.units):  # a unit's own file may be imported by another (q2 imports q1)
+        for name, path in match_units(pack.spec, [f for f in files if f not in chosen.values()]).items():
+            chosen.setdefault(name, path)
+    for unit in pack.spec.units:
+        path = chosen.get(unit.name)
+        if path is None:
+            wanted = " or ".join(unit.patterns[:3])
+            missing[unit.name] = f"no file for {unit.name} was submitted (expected {wanted})"
+            continue
+        try:
+            units[unit.name] = load_file(path, unit.name)
+        except LoadError as exc:
+            missing[unit.name] = str(exc)
+    return units, missing
+
+
+SUPPORT_MAX_BYTES = 5 << 20
+
+
+def support_files(units: dict[str, SourceUnit], files: Iterable[Path]) -> dict[str, Path]:
+    """The submission's other .py files (helper modules), placed in each run folder at their
+    path relative to the main file's folder so that `import helpers` works there."""
+    unit_paths = {u.path.resolve() for u in units.values()}
+    bases = [u.path.resolve().parent for u in units.values()]
+    support, total = {}, 0
+    for path in files:
+        path = Path(path)
+        if path.suffix != ".py" or path.resolve() in unit_paths or path.is_symlink() or not path.is_file():
+            continue
+        for base in bases:
+            try:
+                rel = path.resolve().relative_to(base)
+            except ValueError:
+                continue
+            total += path.stat().st_size
+            if total <= SUPPORT_MAX_BYTES:
+                support[rel.as_posix()] = path
+            break
+    return support
 
 
 # -- answers for manual items --------------------------------------------------------------

@@ -154,6 +154,16 @@ class SubmissionResult:
     def figures(self) -> list[Figure]:
         return [f for r in self.runs for f in r.figures]
 
+    @property
+    def provisional(self) -> bool:
+        """Budget-mode figures are never the final tier: any provisional item marks the result."""
+        return any(item.provisional for item in self.items)
+
+    @property
+    def pending_points(self) -> float:
+        """Points of manual items a TA has not scored yet (not lost: pending)."""
+        return round(sum(i.max_points for i in self.items if i.pending), 4)
+
 
 @dataclass
 class BatchResult:

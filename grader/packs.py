@@ -467,8 +467,8 @@ def requirement_problems(spec: PackSpec, data_dir: Path | None, mode: str = "bud
         from grader import data as data_mod
 
         directory = Path(data_dir) if data_dir else data_mod.resolve_data_dir(None)
-        for name in needed:
-            detail = _data_problem(data_mod, directory, name)
+        for entry in needed:
+            detail = data_mod.requirement_problem(directory, entry)
             if detail:
                 problems.append(f"{DATA_MISSING}: {detail}")
     return problems
@@ -479,24 +479,3 @@ def _importable(name: str) -> bool:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):
         return False
-
-
-def _data_problem(data_mod: ModuleType, directory: Path, name: str) -> str | None:
-    """Why the data set `name` (a group of grader.data.FILES) is not usable in directory."""
-    if name == "mnist":  # the test set plus either training set (full, or the 5k subset)
-        try:
-            source = data_mod.mnist_source(directory)
-        except FileNotFoundError as exc:
-            return str(exc)
-        wanted = {(source.train_dir, "train"), (source.test_dir, "t10k")}
-        files = [s for s in data_mod.FILES
-                 if ((directory / s.path).parent, Path(s.path).name.split("-")[0]) in wanted]
-    else:  # a group ("gutenberg") or one file of it ("gutenberg/poe.txt")
-        files = [s for s in data_mod.FILES if s.group == name or s.path == name]
-        if not files:
-            return f"the pack asks for data set {name!r}, which rnngrade does not know"
-    for file_spec in files:
-        ok, why = data_mod.check_file(directory / file_spec.path, file_spec)
-        if not ok:
-            return f"{directory / file_spec.path}: {why}"
-    return None

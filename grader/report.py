@@ -19,8 +19,7 @@ import jinja2
 
 from .outcomes import BatchResult, Figure, ItemScore, SubmissionResult, UnitRun
 from .gradebook import row_status, rubric_columns
-from .terminal import (all_or_nothing_note, answer_hint, clip, fmt_points, is_provisional, pending_points,
-                       rubric_order)
+from .views import all_or_nothing_note, answer_hint, clip, fmt_points, rubric_order
 
 TEMPLATES = Path(__file__).parent / "templates"
 STDOUT_LIMIT = 20_000  # characters of student stdout shown per run (head and tail kept)
@@ -98,8 +97,8 @@ def render_student_report(result: SubmissionResult, *,
         review=review,
         r=result,
         items=rubric_order(result.items),
-        provisional=is_provisional(result),
-        pending=pending_points(result),
+        provisional=result.provisional,
+        pending=result.pending_points,
         runs=[_run_view(run, r, figure_links or {}) for r, run in enumerate(result.runs)],
         answer_limit=ANSWER_LIMIT,
         markdown_answers=markdown_answers(result.pack),
@@ -172,7 +171,7 @@ def render_class_summary(batch: BatchResult, *, pairs: list | None = None) -> st
     hardest = most_lost(stats)
     # manual points awaiting a TA are pending, never lost: while any are, the distribution
     # and the mean are over the auto-graded points and the pending points are counted apart
-    any_pending = any(pending_points(r) for r in results)
+    any_pending = any(r.pending_points for r in results)
     if any_pending:
         totals = [r.auto_score for r in results]
         max_score = max((r.auto_max for r in results), default=0.0)
@@ -196,7 +195,7 @@ def render_class_summary(batch: BatchResult, *, pairs: list | None = None) -> st
         hardest=hardest,
         overview=_overview(totals, max_score, batch, results if any_pending else None),
         histogram=histogram(totals, max_score),
-        any_provisional=any(is_provisional(r) for r in results),
+        any_provisional=any(r.provisional for r in results),
         any_unconfined=any(r.sandbox == "none" for r in results),
     )
 
@@ -270,7 +269,7 @@ def _student_row(result: SubmissionResult, columns: list[ItemScore]) -> _Student
         else:
             title = item.reason or f"{fmt_points(item.points)}/{fmt_points(item.max_points)}"
             cells.append(_Cell(fmt_points(item.points), _item_class(item), clip(title, 300)))
-    pending = pending_points(result)
+    pending = result.pending_points
     scored_max = result.max_score - pending  # pending points are not lost: judged on what is scored
     frac = result.score / scored_max if scored_max else 0.0
     total_css = "full" if frac >= 1 else ("partial" if frac > 0 else "zero")
@@ -294,7 +293,7 @@ def _overview(totals: list[float], max_score: float, batch: BatchResult,
                   ("Median", fmt_points(statistics.median(totals))),
                   ("Lowest", fmt_points(min(totals))), ("Highest", fmt_points(max(totals)))]
     if pending:
-        waiting = [r for r in pending if pending_points(r)]
+        waiting = [r for r in pending if r.pending_points]
         facts.append(("Manual: pending", f"{len(waiting)} student{'s' if len(waiting) != 1 else ''}"))
     facts.append(("Seed", str(batch.seed)))
     return facts

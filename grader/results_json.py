@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .outcomes import Check, ItemScore, SubmissionResult, UnitRun
-from .terminal import (UNCONFINED, clip, fmt_points, is_provisional, item_text, pending_points, rubric_order,
-                       summary_line)
+from .views import UNCONFINED, clip, fmt_points, item_text, rubric_order, summary_line
 
 # extra_data fields echo what checks reported; bound them so a runaway repr cannot
 # make the file too large for Gradescope (which caps results.json at about 1 MB).
@@ -67,7 +66,7 @@ def to_gradescope_json(result: SubmissionResult, *, visibility: dict[str, str] |
         output[0] += (f" {fmt_points(sum(i.max_points for i in manual))} more points "
                       f"({', '.join(i.name.split(':')[0] for i in rubric_order(manual))}) are graded "
                       "by hand by the course staff.")
-    if is_provisional(result):
+    if result.provisional:
         output[0] += " Provisional: training ran in budget mode."
     doc = {
         "score": result.auto_score,
@@ -175,10 +174,10 @@ def _extra(result: SubmissionResult) -> dict:
         "sandbox": result.sandbox,
         "error": result.error,
         "mode": result.mode,
-        "provisional": is_provisional(result),
+        "provisional": result.provisional,
         "auto_score": result.auto_score,
         "auto_max": result.auto_max,
-        "pending_points": pending_points(result),
+        "pending_points": result.pending_points,
         "student_seconds": result.student_seconds,
         "runs": [_run(r) for r in result.runs],
         "notes": list(result.notes),

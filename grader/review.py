@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from . import manual, report, store
-from .grade import render_outputs
+from .outputs import render_outputs
 from .outcomes import BatchResult
 from .packs import PackError, load_pack
 

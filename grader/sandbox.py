@@ -266,7 +266,7 @@ class Worker:
     def _self_check(self) -> None:
         """One trusted run before any student's: if the fallback cannot confine a child here,
         that is the grader's problem, said once, never "the sandbox could not be set up" on every student."""
-        from grader.context import Run
+        from grader.run import Run
         from grader.load import SourceUnit
 
         source = "import os\nassert 0 not in os.getresuid() + os.getresgid(), 'still root'\n"

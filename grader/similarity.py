@@ -97,8 +97,7 @@ def _fingerprint(text: str, boilerplate=None):
 def handout_fingerprints(pack) -> list[int]:
     """Fingerprints of the pack's handout: each file alone (scripts, notebooks' code cells)
     and its units joined as a submission's are, so the seams between files count too."""
-    from grader.grade import load_units
-    from grader.load import LoadError, load_file
+    from grader.load import LoadError, load_file, load_units
 
     handout_dir = getattr(pack, "handout_dir", None)
     if handout_dir is None or not Path(handout_dir).is_dir():
@@ -159,7 +158,7 @@ def _unit(x) -> float:
 
 def compare_submissions(pack, submissions) -> list[Pair]:
     """The batch's submissions as loaded for grading (their own units), handout subtracted."""
-    from grader.grade import load_units
+    from grader.load import load_units
 
     docs = {}
     for sub in submissions:

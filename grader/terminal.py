@@ -1,149 +1,16 @@
-"""The terminal sink: the rubric as text for `rnngrade check` and `grade`.
-
-Also home of the small plain-text helpers the other sinks share (points formatting,
-a check's expected/observed/hint lines), so that the terminal, results.json and the
-HTML say the same thing in the same words.
-"""
+"""The terminal sink: the rubric as text for `rnngrade check` and `grade`. The words it
+shares with the other sinks (points, a check's lines, an item's text) are grader/views.py's."""
 from __future__ import annotations
 
-import math
 import statistics
 import sys
-from typing import Iterable
 
-from .outcomes import BatchResult, Check, ItemScore, SubmissionResult
-
-UNCONFINED = ("WARNING: student code ran UNCONFINED (--sandbox none): it could read and change anything "
-              "the grader's user can, reference solutions included; do not trust scores of hostile code.")
-
-# Student text (observed values, answers, stdout) is bounded everywhere it is shown:
-# a hostile or runaway submission must not turn a report into megabytes.
-TEXT_LIMIT = 2000
+from .outcomes import BatchResult, ItemScore, SubmissionResult
+from .views import (FAIL as _FAIL, PASS as _PASS, UNCONFINED, all_or_nothing_note, answer_hint, check_lines,
+                    clip, fmt_points, missing_answer, rubric_order)
 
 _ANSI = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2"}
-_PASS, _FAIL, _PENDING = "✓", "✗", "…"
-
-
-# --- shared plain-text helpers -------------------------------------------------------
-
-def fmt_points(value: float | None) -> str:
-    """5.0 -> '5', 2.5 -> '2.5', 17.3333 -> '17.33'; None/NaN -> '–'."""
-    if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return "–"
-    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def clip(text: str | None, limit: int = TEXT_LIMIT) -> str:
-    """Keep the beginning and the end of a long text (where errors and results usually are)."""
-    if text is None:
-        return ""
-    text = str(text)
-    if len(text) <= limit:
-        return text
-    head = limit * 2 // 3
-    tail = limit - head
-    cut = len(text) - head - tail
-    return f"{text[:head]}\n… ({cut} characters not shown) …\n{text[-tail:]}"
-
-
-def is_provisional(result: SubmissionResult) -> bool:
-    """Budget-mode figures are never the final tier: any provisional item marks the result."""
-    return any(item.provisional for item in result.items)
-
-
-def pending_points(result: SubmissionResult) -> float:
-    return round(sum(i.max_points for i in result.items if i.pending), 4)
-
-
-def rubric_order(items: Iterable[ItemScore]) -> list[ItemScore]:
-    return sorted(items, key=lambda i: i.number)
-
-
-def check_lines(check: Check) -> list[str]:
-    """A check as readable lines: headline, then expected / observed / hint when present."""
-    mark = _PASS if check.passed else _FAIL
-    lines = [f"{mark} {check.name} ({fmt_points(check.points)}/{fmt_points(check.max_points)})"]
-    for label, value in (("expected", check.expected), ("observed", check.observed),
-                         ("hint", check.hint)):
-        if value:
-            lines.append(_labelled(label, clip(value)))
-    return lines
-
-
-def all_or_nothing_note(item: ItemScore) -> str | None:
-    """An all-or-nothing item scored 0 although some sub-checks passed: say why."""
-    if not item.all_or_nothing or item.pending or item.points > 0 or not item.checks:
-        return None
-    passed = sum(c.passed for c in item.checks)
-    if not passed:
-        return None
-    return (f"All or nothing: {passed} of {len(item.checks)} sub-checks passed, but this item "
-            f"scores only when every sub-check passes, so it is 0/{fmt_points(item.max_points)}.")
-
-
-def answer_hint(item: ItemScore) -> str | None:
-    """Where a manual question's answer is looked for."""
-    if item.kind != "manual":
-        return None
-    q = item.question or str(item.number)
-    return (f"Answers go in answers.md next to your code (or a markdown cell of your notebook), "
-            f"under a heading with the question number, e.g. `## {q}` or `Question {q}`.")
-
-
-def _missing_answer(item: ItemScore) -> bool:
-    return item.kind == "manual" and item.pending and not item.answer
-
-
-def item_text(item: ItemScore, *, answer_limit: int = TEXT_LIMIT) -> str:
-    """The body text of one rubric item (results.json `output`, terminal details)."""
-    lines: list[str] = []
-    if item.reason:
-        lines.append(f"Reason: {item.reason}")
-    if all_or_nothing_note(item):
-        lines.append(all_or_nothing_note(item))
-    if item.pending:
-        lines.append("Pending: this question is scored by a TA.")
-    if item.level_cap is not None:
-        lines.append(f"Proposed level cap: {item.level_cap} (evidence below is missing or wrong; the TA decides)")
-    if item.provisional:
-        lines.append("Provisional: budget-mode result (training was capped), not the final grade.")
-    for check in item.checks:
-        head, *details = check_lines(check)
-        lines.append(head)
-        lines.extend("  " + line for text in details for line in text.splitlines())
-    if item.kind == "manual" and item.answer is not None:
-        lines.append(_labelled("answer", clip(item.answer, answer_limit)))
-    elif item.kind == "manual" and item.pending:
-        lines.append("answer: (no answer found in the submission)")
-        lines.append(answer_hint(item))
-    if item.comment:
-        lines.append(_labelled("TA comment", clip(item.comment, answer_limit)))
-    if not lines:
-        lines.append("All checks passed." if item.status == "passed" else "No details recorded.")
-    return "\n".join(lines)
-
-
-def summary_line(result: SubmissionResult) -> str:
-    """One sentence: total, auto part, pending manual points, provisional, error."""
-    parts = [f"{result.pack}: {fmt_points(result.score)}/{fmt_points(result.max_score)}"]
-    pending = pending_points(result)
-    if pending:
-        parts.append(f"(auto {fmt_points(result.auto_score)}/{fmt_points(result.auto_max)}; "
-                     f"{fmt_points(pending)} points pending manual grading)")
-    text = " ".join(parts) + "."
-    if is_provisional(result):
-        text += " PROVISIONAL: budget-mode training, not the final grade."
-    if result.error:
-        text += f" Submission problem: {clip(result.error, 300)}"
-    return text
-
-
-def _labelled(label: str, value: str) -> str:
-    """'expected: first line' with continuation lines indented under the value."""
-    pad = " " * (len(label) + 2)
-    first, *rest = value.splitlines() or [""]
-    return "\n".join([f"{label}: {first}"] + [pad + line for line in rest])
+_PENDING = "…"
 
 
 # --- terminal rendering --------------------------------------------------------------
@@ -171,7 +38,7 @@ def render(result: SubmissionResult, *, color: bool) -> str:
         out.extend(paint("dim", f"note: {n}") for n in result.notes)
     out.append("")
     out.append(paint("bold", _total_line(result)))
-    if is_provisional(result):
+    if result.provisional:
         out.append(paint("yellow", "PROVISIONAL: training ran in budget mode (capped); the "
                                    "accuracy figures are not the final grade."))
     return "\n".join(out) + "\n"
@@ -192,7 +59,7 @@ def _item_block(item: ItemScore, width: int, paint) -> list[str]:
         tail += paint("yellow", "  PROVISIONAL")
     lines = [f" {mark} {title.ljust(width)}  {score.rjust(9)}{tail}"]
     detail: list[str] = []
-    if _missing_answer(item):  # not lost: pending, and the student can still say where it is
+    if missing_answer(item):  # not lost: pending, and the student can still say where it is
         detail.append(paint("yellow", f"{item.reason or 'no answer found'}. {answer_hint(item)}"))
     elif item.reason:
         detail.append(paint("red", f"reason: {item.reason}"))
@@ -226,7 +93,7 @@ def _run_problems(result: SubmissionResult, paint) -> list[str]:
 
 def _total_line(result: SubmissionResult) -> str:
     text = f"Total: {fmt_points(result.score)}/{fmt_points(result.max_score)}"
-    pending = pending_points(result)
+    pending = result.pending_points
     if pending:
         text += (f"  (auto {fmt_points(result.auto_score)}/{fmt_points(result.auto_max)}, "
                  f"{fmt_points(pending)} points pending manual grading)")
@@ -249,10 +116,10 @@ def render_batch(batch: BatchResult) -> str:
         lines.append(_painter(sys.stdout.isatty())("red", UNCONFINED))
     for r in results:
         flags = []
-        pending = pending_points(r)
+        pending = r.pending_points
         if pending:
             flags.append(f"{fmt_points(pending)} pending")
-        if is_provisional(r):
+        if r.provisional:
             flags.append("provisional")
         if r.error:
             flags.append(f"error: {clip(r.error, 80)}")
@@ -267,10 +134,10 @@ def render_batch(batch: BatchResult) -> str:
 def _batch_totals(results: list[SubmissionResult]) -> str:
     if not results:
         return "No submission could be graded."
-    if any(pending_points(r) for r in results):  # pending manual points are not lost
+    if any(r.pending_points for r in results):  # pending manual points are not lost
         totals = [r.auto_score for r in results]
         top = fmt_points(max(r.auto_max for r in results))
-        waiting = sum(1 for r in results if pending_points(r))
+        waiting = sum(1 for r in results if r.pending_points)
         return (f"auto-graded points: mean {fmt_points(statistics.fmean(totals))}/{top}, "
                 f"median {fmt_points(statistics.median(totals))}, "
                 f"min {fmt_points(min(totals))}, max {fmt_points(max(totals))} "

@@ -272,3 +272,75 @@ def test_a_split_run_gets_half_the_test_set_and_never_the_other_half(tmp_path, m
     monkeypatch.chdir(tmp_path / "run")
     test = torchvision.datasets.MNIST(root="./data", train=False, download=True)
     assert len(test) == 5000 and np.array_equal(test.targets.numpy(), labels[seen])
+
+
+# ----------------------------------------------------------------------------- what a pack needs
+
+
+def _files(tmp_path: Path) -> list:
+    """Three small files of two groups, with their real checksums, and where they go."""
+    import hashlib
+
+    contents = {"set/a.txt": b"alpha\n", "set/b.txt": b"beta\n", "small/a.txt": b"tiny\n"}
+    specs = [data.DataFile(path, path.split("/")[0], sha256=hashlib.sha256(body).hexdigest())
+             for path, body in contents.items()]
+    return specs, contents
+
+
+def _place(directory: Path, contents: dict, *paths: str) -> None:
+    for path in paths:
+        (directory / path).parent.mkdir(parents=True, exist_ok=True)
+        (directory / path).write_bytes(contents[path])
+
+
+def test_a_requirement_names_a_group_a_path_or_a_pattern(tmp_path):
+    specs, contents = _files(tmp_path)
+    _place(tmp_path, contents, "set/a.txt")
+    assert data.requirement_problem(tmp_path, "set/a.txt", specs) is None
+    assert data.requirement_problem(tmp_path, "set/a*", specs) is None
+    assert data.requirement_problem(tmp_path, "set", specs) == f"set: {tmp_path / 'set/b.txt'}: missing"
+    assert data.requirement_problem(tmp_path, "set/*", specs) == f"set: {tmp_path / 'set/b.txt'}: missing"
+    assert data.requirement_problem(tmp_path, "imagenet", specs) == (
+        "the pack asks for data set 'imagenet', which rnngrade does not know")
+
+
+def test_alternatives_the_first_present_one_is_verified(tmp_path):
+    specs, contents = _files(tmp_path)
+    either = [["set/a.txt", "set/b.txt"], "small"]
+    assert data.requirement_problem(tmp_path, either, specs) == (
+        f"set: {tmp_path / 'set/a.txt'}: missing (nor is the alternative complete: small)")
+    _place(tmp_path, contents, "small/a.txt")
+    assert data.requirement_problem(tmp_path, either, specs) is None  # the fallback is there
+    _place(tmp_path, contents, "set/a.txt", "set/b.txt")
+    (tmp_path / "set/b.txt").write_bytes(b"BETA\n")  # the preferred one is present: it is the one checked
+    problem = data.requirement_problem(tmp_path, either, specs)
+    assert problem.startswith(f"set: {tmp_path / 'set/b.txt'}: sha256 mismatch") and "nor is" not in problem
+    assert data.requirement_names(either) == ["set/a.txt", "set/b.txt"]  # what provisioning fetches
+    assert data.requirement_names("small") == ["small"]
+
+
+def test_fetch_selects_by_pattern_too(tmp_path):
+    lines = data.fetch(tmp_path, names=["btc/*"], progress=lambda s: None,
+                       opener=lambda url: pytest.fail("nothing to download"))
+    assert [line.split(":")[0] for line in lines] == ["btc/Binance_BTCUSDT_d.csv"]
+
+
+def test_lab7_homework_declares_the_mnist_it_needs(tmp_path):
+    """The engine knows no MNIST rule: the pack names the test set and either training set."""
+    from grader.packs import DATA_MISSING, load_pack, requirement_problems
+
+    spec = load_pack("lab7-homework").spec
+    problems = requirement_problems(spec, tmp_path)
+    assert problems == [f"{DATA_MISSING}: MNIST: {tmp_path / 'mnist/t10k-images-idx3-ubyte.gz'}: missing",
+                        f"{DATA_MISSING}: MNIST: {tmp_path / 'mnist/train-images-idx3-ubyte.gz'}: missing "
+                        "(nor is the alternative complete: mnist-5k)"]
+    if SHARED is None or not (SHARED / "mnist-5k-train").is_dir():
+        return
+    shutil.copytree(SHARED / "mnist-5k-train", tmp_path / "mnist-5k-train")
+    (tmp_path / "mnist").mkdir()
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        shutil.copy(SHARED / "mnist" / name, tmp_path / "mnist" / name)
+    assert requirement_problems(spec, tmp_path) == []  # the 5k subset stands in for the full set
+    (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").write_bytes(b"x")
+    (problem,) = requirement_problems(spec, tmp_path)
+    assert "t10k-labels-idx1-ubyte.gz: size 1 bytes" in problem

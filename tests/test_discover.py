@@ -94,7 +94,7 @@ def test_a_main_file_and_the_helper_it_imports_are_one_student(tmp_path):
     assert [s.student for s in subs] == ["carol"]
     assert sorted(f.name for f in subs[0].files) == ["helpers.py", "main.py"]
     # and the unit is the importer, although helpers.py sorts first and both match *.py
-    from grader.grade import load_units, support_files
+    from grader.load import load_units, support_files
 
     units, missing = load_units(load_pack("lab7-inclass"), subs[0].files)
     assert units["main"].path.name == "main.py" and not missing
@@ -118,7 +118,7 @@ def test_gradescope_export_metadata_gives_name_email_sid(tmp_path):
 
 
 def test_a_unit_file_imported_by_another_unit_is_still_its_unit(tmp_path):
-    from grader.grade import load_units
+    from grader.load import load_units
 
     touch(tmp_path / "q1.py", "import numpy\n")
     touch(tmp_path / "q2.py", "from q1 import softmax\n")

@@ -22,7 +22,7 @@ import pytest
 
 from conftest import ROOT
 from grader import confine, sandbox
-from grader.context import Run
+from grader.run import Run
 from grader.load import SourceUnit
 from grader.sandbox import Limits, SandboxUnavailable, Worker
 

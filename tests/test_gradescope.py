@@ -392,7 +392,7 @@ def test_a_missing_module_is_named_with_what_to_install(tmp_path):
 
 
 def test_grade_with_the_data_missing_is_could_not_be_graded_and_exits_1(tmp_path):
-    assert load_pack("lab7-homework").spec.requires["data"] == ["mnist"]
+    assert load_pack("lab7-homework").spec.requires["data"] == ["mnist/t10k-*", ["mnist/train-*", "mnist-5k"]]
     empty = tmp_path / "data"
     empty.mkdir()
     out = subprocess.run([sys.executable, "-m", "grader", "grade", "lab7-homework",

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from grader.context import Memo, Run
+from grader.context import Memo
+from grader.run import Run
 from grader.discover import discover
 from grader.grade import grade_batch, grade_submission
 from grader.load import SourceUnit

@@ -169,7 +169,8 @@ def _aon(passed: int, failed: int, *, all_or_nothing: bool = True) -> ItemScore:
 
 
 def test_all_or_nothing_item_scored_0_with_passed_checks_says_why():
-    from grader.terminal import item_text, render
+    from grader.terminal import render
+    from grader.views import item_text
 
     html = section(render_student_report(make_result(item_list=(_aon(2, 1),))), "shapes")
     assert "All or nothing." in html

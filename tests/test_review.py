@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT
 from grader import cli, review, store
-from grader.grade import write_outputs
+from grader.outputs import write_outputs
 from results_factory import SCRIPT, make_batch, make_result
 
 CHROMIUM = "/usr/bin/chromium"

@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT
 from grader.load import SourceUnit
 from grader.sandbox import Limits, SandboxLost, StudentRaised
-from grader.context import Run
+from grader.run import Run
 
 
 def _levels():

@@ -148,7 +148,7 @@ def test_a_batch_writes_similarity_and_keeps_scores(tmp_path):
 def test_a_page_rebuilt_without_similarity_keeps_the_csv_and_its_table(tmp_path):
     """A batch rebuilt from results.json (similarity None, e.g. after a TA saves a score)
     neither overwrites similarity.csv nor loses the table on the class page."""
-    from grader.grade import write_outputs
+    from grader.outputs import write_outputs
     from grader.report import write_class_summary
     from results_factory import make_batch
 

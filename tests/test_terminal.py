@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from grader.terminal import clip, fmt_points, render, render_batch
+from grader.terminal import render, render_batch
+from grader.views import clip, fmt_points
 from results_factory import make_batch, make_result
 
 
