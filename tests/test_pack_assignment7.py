@@ -389,7 +389,7 @@ def test_table_rows_are_compared_with_their_own_model_printed_numbers():
 
 def test_review_page_shows_each_section_rendered_beside_its_evidence_and_the_level_menu(results, tmp_path):
     from grader import review
-    from grader.grade import write_outputs
+    from grader.outputs import write_outputs
     from grader.outcomes import BatchResult
 
     write_outputs(BatchResult(PACK, "Assignment 7", results=[results["report-table-disagrees"]], failures=[],
