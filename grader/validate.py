@@ -23,7 +23,6 @@ def pack_problems(pack: Pack) -> list[str]:
     known = {i.id for i in spec.items}
     for item_id in sorted(set(functions) - known - {REPORT_CHECKS}):
         problems.append(f"{where}: @item({item_id!r}) names no item of rubric.toml (items: {', '.join(sorted(known))})")
-    legacy = not any(declared(fn) for fn in functions.values())  # a pack on the first API
     for spec_item in spec.items:
         fn = functions.get(spec_item.id)
         if spec_item.kind != "auto":
@@ -36,9 +35,8 @@ def pack_problems(pack: Pack) -> list[str]:
             continue
         table = declared(fn)
         if not table:
-            if not legacy:
-                problems.append(f"{where}: item {spec_item.id} declares no sub-checks "
-                                f"(@item({spec_item.id!r}, checks={{key: (title, points)}}))")
+            problems.append(f"{where}: item {spec_item.id} declares no sub-checks "
+                            f"(@item({spec_item.id!r}, checks={{key: (title, points)}}))")
             continue
         bad = [k for k, (_, points) in table.items() if points < 0]
         if bad:

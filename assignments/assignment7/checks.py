@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from grader import cells
-from grader.checks import Check, StudentRaised, fmt, item
+from grader.checks import Check, StudentRaised, evidence, exception_text, fmt, item
 
 I, H = 5, 4  # sizes chosen so that every Linear's role can be told from its shape (I, H, I + H)
 CLASSES = {"rnn": "VanillaRNNCell", "lstm": "LSTMCell", "gru": "GRUCell"}
@@ -17,12 +17,6 @@ EXP1 = ("VanillaRNNCell", "LSTMCell", "GRUCell", "CustomRNN")
 BANNED = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 MAX_CHARS = 7500
 REPORT_SECTIONS = 5
-
-
-def _raised(exc: StudentRaised) -> str:
-    err = exc.error
-    where = f" at {err.where}" if err.where else ""
-    return f"your code raised {err.type}: {err.message}{where}"
 
 
 def _defined(ctx, name: str) -> bool:
@@ -42,21 +36,21 @@ def _cell_check(ctx, kind: str) -> Check:
     name = CLASSES[kind]
     check = f"{name} equals the seed's equations under the grader's weights"
     if not _defined(ctx, name):
-        return Check.failed(check, 0, expected=f"a class {name}", observed="not defined in the notebook",
+        return evidence(check, False, expected=f"a class {name}", observed="not defined in the notebook",
                             hint=f"define {name}(input_size, hidden_size) with that exact name")
     run = ctx.run("main")
     try:
         info = run.probe(cells.CHILD + f"cell = {name}({I}, {H})\nparams = cell_parameters(cell)", want=["params"])
     except StudentRaised as exc:
-        return Check.failed(check, 0, expected=f"{name}({I}, {H}) builds", observed=_raised(exc))
+        return evidence(check, False, expected=f"{name}({I}, {H}) builds", observed=exception_text(exc))
     params = [(str(n), tuple(int(d) for d in s)) for n, s in info.get("params") or []]
     if not params:
-        return Check.failed(check, 0, expected="the cell's weights (nn.Linear layers or parameters)",
+        return evidence(check, False, expected="the cell's weights (nn.Linear layers or parameters)",
                             observed=f"{name}({I}, {H}) has no parameters", hint="the cell is not written yet?")
     layout = cells.recognise(params, I, H, kind)
     if isinstance(layout, str):
         ctx.local.setdefault("unjudged", set()).add(check)  # the grader's limit: no cap from it
-        return Check.failed(check, 0, expected="the cell's weights as the seed's gates (nn.Linear or nn.Parameter)",
+        return evidence(check, False, expected="the cell's weights as the seed's gates (nn.Linear or nn.Parameter)",
                             observed=f"layout not recognised ({layout}); parameters {[(n, s) for n, s in params]}",
                             hint="the grader cannot read these parameters as the seed's gates; this cell is left to "
                                  "the TA (no level cap from it)")
@@ -74,22 +68,22 @@ def _cell_check(ctx, kind: str) -> Check:
                         bind={"P": values, "x": ctx.tensor(x), "h": ctx.tensor(h), "c": ctx.tensor(c)},
                         want=["a", "b2"])
     except StudentRaised as exc:
-        return Check.failed(check, 0, expected=f"{name}.forward runs on a batch of {N}", observed=_raised(exc))
+        return evidence(check, False, expected=f"{name}.forward runs on a batch of {N}", observed=exception_text(exc))
     observed = (got.get("a"),) if kind != "lstm" else (got.get("a"), got.get("b2"))
     if any(o is None or np.shape(o) != (N, H) for o in observed):
-        return Check.failed(check, 0, expected=f"{'(h, c), each' if kind == 'lstm' else 'h of shape'} ({N}, {H})",
+        return evidence(check, False, expected=f"{'(h, c), each' if kind == 'lstm' else 'h of shape'} ({N}, {H})",
                             observed=f"shapes {[None if o is None else np.shape(o) for o in observed]}")
     found = cells.match(layout, {n: v for (n, _), v in zip(params, values)}, x, h, c, observed, I=I, H=H)
     if found.ok:
-        return Check.ok(check, 0, expected="the seed's equations", observed=f"matched with {found.words(layout)}")
+        return evidence(check, True, expected="the seed's equations", observed=f"matched with {found.words(layout)}")
     if found.mistake is not None:
         gate, text = found.mistake
-        return Check.failed(check, 0, expected=cells.SUMMARY[kind],
+        return evidence(check, False, expected=cells.SUMMARY[kind],
                             observed=f"your outputs are the seed's equations with one change, in the "
                                      f"{cells.GATE_NAME[gate]} ({cells.EQUATION[kind][gate]}): {text} "
                                      f"(read as {found.words(layout)})",
                             hint=f"likely mistake: {text}")
-    return Check.failed(check, 0, expected=cells.SUMMARY[kind],
+    return evidence(check, False, expected=cells.SUMMARY[kind],
                         observed=("no reading of your weights as the seed's gates reproduces your outputs"
                                   + (f" (closest: max difference {found.closest:.3g}; layout {layout.words()})"
                                      if np.isfinite(found.closest) else "")),
@@ -105,7 +99,7 @@ LENGTHS = [7, 4, 2, 6]
 def _custom_rnn_checks(ctx) -> list[Check]:
     name = "CustomRNN: last_hiddens of a padded batch equal each sequence run alone"
     if not _defined(ctx, "CustomRNN"):
-        return [Check.failed(name, 0, expected="a class CustomRNN", observed="not defined in the notebook")]
+        return [evidence(name, False, expected="a class CustomRNN", observed="not defined in the notebook")]
     run = ctx.run("main")
     rng = ctx.rng
     E, Hh, B, L = 3, 4, len(LENGTHS), max(LENGTHS)
@@ -120,12 +114,12 @@ def _custom_rnn_checks(ctx) -> list[Check]:
             got = run.probe(code, bind={"x": ctx.tensor(x), "lengths": ctx.tensor(np.array(LENGTHS, np.int64))},
                             want=["allh", "last", "alone"])
         except StudentRaised as exc:
-            checks.append(Check.failed(f"{name} ({cell_type})", 0, expected="forward(x_seq, lengths) runs",
-                                       observed=_raised(exc)))
+            checks.append(evidence(f"{name} ({cell_type})", False, expected="forward(x_seq, lengths) runs",
+                                       observed=exception_text(exc)))
             continue
         last, allh, alone = got.get("last"), got.get("allh"), got.get("alone") or []
         if last is None or np.shape(last) != (B, Hh) or allh is None or np.shape(allh) != (B, L, Hh):
-            checks.append(Check.failed(f"{name} ({cell_type})", 0,
+            checks.append(evidence(f"{name} ({cell_type})", False,
                                        expected=f"(all_hiddens ({B}, {L}, {Hh}), last_hiddens ({B}, {Hh}))",
                                        observed=f"shapes {np.shape(allh) if allh is not None else None}, "
                                                 f"{np.shape(last) if last is not None else None}"))
@@ -133,13 +127,13 @@ def _custom_rnn_checks(ctx) -> list[Check]:
         want = np.stack([np.asarray(a[1]).reshape(-1) if a and a[1] is not None else np.full(Hh, np.nan)
                          for a in alone])
         if np.allclose(last, want, atol=1e-5):
-            checks.append(Check.ok(f"{name} ({cell_type})", 0, observed="equal for lengths " + str(LENGTHS)))
+            checks.append(evidence(f"{name} ({cell_type})", True, observed="equal for lengths " + str(LENGTHS)))
             continue
         hint = "take the hidden state at lengths - 1: all_hiddens[torch.arange(B), lengths - 1, :]"
         if np.allclose(last, allh[:, -1, :], atol=1e-6):
             hint = ("last_hiddens is all_hiddens[:, -1, :], the last time step, which has read the padding "
                     "of every shorter sequence; " + hint)
-        checks.append(Check.failed(f"{name} ({cell_type})", 0, expected=fmt(want), observed=fmt(last), hint=hint))
+        checks.append(evidence(f"{name} ({cell_type})", False, expected=fmt(want), observed=fmt(last), hint=hint))
     # num_layers=2: the two cells found inside, each run as a 1-layer CustomRNN, chained
     code = (f"torch.manual_seed(0)\nm2 = CustomRNN({E}, {Hh}, 'lstm', num_layers=2)\nm2.eval()\n"
             "cells = [s for _, s in m2.named_modules() if type(s).__name__ == 'LSTMCell']\n"
@@ -158,15 +152,15 @@ def _custom_rnn_checks(ctx) -> list[Check]:
         got = run.probe(code, bind={"x": ctx.tensor(x), "lengths": ctx.tensor(np.array(LENGTHS, np.int64))},
                         want=["n_cells", "top", "chained"])
     except StudentRaised as exc:
-        return checks + [Check.failed(name2, 0, expected="CustomRNN(..., 'lstm', num_layers=2) runs",
-                                      observed=_raised(exc))]
+        return checks + [evidence(name2, False, expected="CustomRNN(..., 'lstm', num_layers=2) runs",
+                                      observed=exception_text(exc))]
     if got.get("n_cells") != 2:
-        return checks + [Check.failed(name2, 0, expected="two LSTMCell modules inside", observed=f"{got.get('n_cells')}",
+        return checks + [evidence(name2, False, expected="two LSTMCell modules inside", observed=f"{got.get('n_cells')}",
                                       hint="keep one cell per layer in an nn.ModuleList so both are trained")]
     top, chained = got.get("top"), got.get("chained")
     if top is not None and chained is not None and np.shape(top) == np.shape(chained) and np.allclose(top, chained, atol=1e-5):
-        return checks + [Check.ok(name2, 0, observed="top layer equals layer 2 run on layer 1's hiddens")]
-    return checks + [Check.failed(name2, 0, expected="layer 2 run on all of layer 1's hidden states",
+        return checks + [evidence(name2, True, observed="top layer equals layer 2 run on layer 1's hiddens")]
+    return checks + [evidence(name2, False, expected="layer 2 run on all of layer 1's hidden states",
                                   observed="the 2-layer output differs",
                                   hint="stack layer 1's hidden state of every time step into (B, L, H) and feed it to layer 2")]
 
@@ -181,7 +175,7 @@ def _ban_checks(ctx) -> list[Check]:
             if isinstance(node, ast.Attribute) and node.attr in BANNED and isinstance(node.value, (ast.Name, ast.Attribute)):
                 found.append(f"{cls.name}: `{unit.line(node.lineno)}` ({unit.where(node.lineno)})")
     if found:
-        return [Check.failed(name, 0, expected="hand-made cells only", observed="; ".join(found[:4]),
+        return [evidence(name, False, expected="hand-made cells only", observed="; ".join(found[:4]),
                              hint="Experiment 1 asks for the cells written from nn.Linear, tanh and sigmoid; "
                                   "nn.LSTM/nn.GRU belong to Experiment 2")]
     run = ctx.run("main")
@@ -192,9 +186,9 @@ def _ban_checks(ctx) -> list[Check]:
         got = {}
     layers = got.get("found") or []
     if layers:
-        return [Check.failed(name, 0, expected="hand-made cells only", observed=f"CustomRNN builds {sorted(set(layers))}",
+        return [evidence(name, False, expected="hand-made cells only", observed=f"CustomRNN builds {sorted(set(layers))}",
                              hint="Experiment 1 asks for the cells written from nn.Linear, tanh and sigmoid")]
-    return [Check.ok(name, 0, observed="none found in the Experiment-1 classes or what CustomRNN builds")]
+    return [evidence(name, True, observed="none found in the Experiment-1 classes or what CustomRNN builds")]
 
 
 def _collate_checks(ctx) -> list[Check]:
@@ -206,11 +200,11 @@ def _collate_checks(ctx) -> list[Check]:
                         "out = collate_fn([(torch.tensor(s), k) for k, s in enumerate(seqs)])\n"
                         "parts = probes.flat(out)", bind={"seqs": seqs}, want=["pad", "parts"])
     except StudentRaised as exc:
-        return [Check.failed(name, 0, expected="collate_fn([(sequence, label), ...]) runs", observed=_raised(exc))]
+        return [evidence(name, False, expected="collate_fn([(sequence, label), ...]) runs", observed=exception_text(exc))]
     checks = []
     pad = got.get("pad")
-    checks.append(Check.ok("PAD = 0", 0, observed=f"PAD = {pad}") if pad == 0 else
-                  Check.failed("PAD = 0", 0, expected="PAD = 0", observed=f"PAD = {pad!r}",
+    checks.append(evidence("PAD = 0", True, observed=f"PAD = {pad}") if pad == 0 else
+                  evidence("PAD = 0", False, expected="PAD = 0", observed=f"PAD = {pad!r}",
                                hint="the seed maps <PAD> to index 0; define PAD = 0 at the top level"))
     want = np.zeros((3, 4), np.int64)
     for k, s in enumerate(seqs):
@@ -218,10 +212,10 @@ def _collate_checks(ctx) -> list[Check]:
     for part in got.get("parts") or []:
         a = np.asarray(part)
         if a.shape == (3, 4) and np.array_equal(a, want) or a.shape == (4, 3) and np.array_equal(a, want.T):
-            checks.append(Check.ok(name, 0, observed=f"padded to {a.shape} with 0"))
+            checks.append(evidence(name, True, observed=f"padded to {a.shape} with 0"))
             return checks
     shapes = [np.shape(p) for p in got.get("parts") or []]
-    checks.append(Check.failed(name, 0, expected=fmt(want), observed=f"tensors of shapes {shapes}",
+    checks.append(evidence(name, False, expected=fmt(want), observed=f"tensors of shapes {shapes}",
                                hint="pad_sequence(seqs, batch_first=True, padding_value=PAD)"))
     return checks
 
@@ -283,21 +277,21 @@ def report(ctx) -> dict:
 def report_checks(ctx):
     doc = report(ctx)
     if doc["text"] is None:
-        return [Check.failed("report.md", 0, expected="a Markdown report (.md) beside the notebook",
+        return [evidence("report.md", False, expected="a Markdown report (.md) beside the notebook",
                              observed="no .md file in the submission")]
     n = len(doc["sections"])
-    checks = [Check.ok("report.md", 0, observed=doc["path"].name)]
+    checks = [evidence("report.md", True, observed=doc["path"].name)]
     titles = [s["title"] for s in doc["sections"]]
-    checks.append(Check.ok("exactly five sections", 0, observed=f"{n}: {titles}") if n == REPORT_SECTIONS and doc["titles"] <= 1
-                  else Check.failed("exactly five sections", 0, expected="five `##` sections (one `#` title above them allowed)",
+    checks.append(evidence("exactly five sections", True, observed=f"{n}: {titles}") if n == REPORT_SECTIONS and doc["titles"] <= 1
+                  else evidence("exactly five sections", False, expected="five `##` sections (one `#` title above them allowed)",
                                     observed=f"{n} `##` sections {titles}, {doc['titles']} `#` title line(s)",
                                     hint="one `## Section k: ...` header per section of the seed, nothing else at that level"))
     length = len(doc["text"])
-    checks.append(Check.ok("at most 7,500 characters", 0, observed=f"{length:,}") if length <= MAX_CHARS
-                  else Check.failed("at most 7,500 characters", 0, expected=f"<= {MAX_CHARS:,}", observed=f"{length:,}",
+    checks.append(evidence("at most 7,500 characters", True, observed=f"{length:,}") if length <= MAX_CHARS
+                  else evidence("at most 7,500 characters", False, expected=f"<= {MAX_CHARS:,}", observed=f"{length:,}",
                                     hint=f"shorten the report by {length - MAX_CHARS:,} characters"))
-    checks.append(Check.ok("no images", 0, observed="none") if not doc["images"]
-                  else Check.failed("no images", 0, expected="text and tables only", observed="; ".join(doc["images"][:3]),
+    checks.append(evidence("no images", True, observed="none") if not doc["images"]
+                  else evidence("no images", False, expected="text and tables only", observed="; ".join(doc["images"][:3]),
                                     hint="the seed asks for no images: describe the plot in words or a table"))
     return checks
 
@@ -308,9 +302,9 @@ def _section(ctx, k: int) -> tuple[dict | None, Check]:
     if len(sections) >= k:
         s = sections[k - 1]
         ctx.set_answer(f"## {s['title']}\n\n{s['text']}")
-        return s, Check.ok(f"section {k} exists", 0, observed=f"`## {s['title']}`: {s['text'][:200]}")
+        return s, evidence(f"section {k} exists", True, observed=f"`## {s['title']}`: {s['text'][:200]}")
     ctx.propose_level_cap(1)
-    return None, Check.failed(f"section {k} exists", 0, expected=f"a `##` header for section {k}",
+    return None, evidence(f"section {k} exists", False, expected=f"a `##` header for section {k}",
                               observed=f"{len(sections)} `##` section(s)" if doc["text"] is not None else "no report",
                               hint="a missing section is level 1 (Missing) in the seed's rubric")
 
@@ -321,9 +315,9 @@ MODELS = (("vanilla", "rnn"), ("lstm",), ("gru",), ("deep", "2-layer", "2 layer"
 def _table_check(section) -> Check:
     name = "section 2 table: four models x parameter count, final training loss, test accuracy"
     if section is None:
-        return Check.failed(name, 0, observed="no section 2")
+        return evidence(name, False, observed="no section 2")
     toks = section["tokens"]
-    rows, row, in_head = [], None, False
+    rows, row = [], None
     for tok in toks:
         if tok.type == "table_open":
             rows = []
@@ -337,7 +331,7 @@ def _table_check(section) -> Check:
         elif tok.type == "table_close":
             break
     if not rows:
-        return Check.failed(name, 0, expected="a Markdown table", observed="no table in section 2")
+        return evidence(name, False, expected="a Markdown table", observed="no table in section 2")
     header, body = [c.lower() for c in rows[0]], rows[1:]
     wanted = {"parameter count": "param", "final training loss": "loss", "test accuracy": "acc"}
     missing = [w for w, key in wanted.items() if not any(key in c for c in header)]
@@ -348,10 +342,10 @@ def _table_check(section) -> Check:
               "Deep LSTM": any(any(d in l for d in MODELS[3]) for l in labels)}
     absent = [m for m, ok in models.items() if not ok]
     if missing or absent or len(body) != 4:
-        return Check.failed(name, 0, expected="4 rows (Vanilla RNN, LSTM, GRU, Deep LSTM) and those 3 columns",
+        return evidence(name, False, expected="4 rows (Vanilla RNN, LSTM, GRU, Deep LSTM) and those 3 columns",
                             observed=f"header {rows[0]}, {len(body)} rows; missing columns {missing}, missing models {absent}",
                             hint="one row per model, columns Parameters | Final training loss | Test accuracy")
-    return Check.ok(name, 0, observed=f"header {rows[0]}, rows {[r[0] for r in body]}")
+    return evidence(name, True, observed=f"header {rows[0]}, rows {[r[0] for r in body]}")
 
 
 NUMBER = r"[-+]?\d[\d,]*(?:\.\d+)?%?"
@@ -433,10 +427,10 @@ def _claims_check(ctx, section) -> Check:
     name = "section 2 table numbers equal the notebook's printed outputs"
     rows = _table_rows(section)
     if len(rows) < 2:
-        return Check.failed(name, 0, observed="no table to compare")
+        return evidence(name, False, observed="no table to compare")
     outputs = saved_outputs(ctx)
     if outputs is None:
-        return Check.failed(name, 0, expected="the notebook saved with its outputs (run all cells, then save)",
+        return evidence(name, False, expected="the notebook saved with its outputs (run all cells, then save)",
                             observed="the notebook holds no outputs", hint="submit the executed notebook")
     return compare_table(rows, printed_models(outputs), name)
 
@@ -463,11 +457,11 @@ def compare_table(rows: list[list[str]], printed: dict, name: str) -> Check:
             else:
                 compared += 1
     if wrong:
-        return Check.failed(name, 0, expected="each row's numbers = the numbers the notebook printed for that model",
+        return evidence(name, False, expected="each row's numbers = the numbers the notebook printed for that model",
                             observed="; ".join(wrong[:6]),
                             hint="copy the parameter counts, losses and accuracies from the notebook's last run, "
                                  "row by row")
-    return Check.ok(name, 0, observed=f"{compared} numbers, each equal to its model's printed value")
+    return evidence(name, True, observed=f"{compared} numbers, each equal to its model's printed value")
 
 
 @item("s1-summary")
@@ -631,7 +625,7 @@ def executed(ctx) -> dict:
                         want=["roots", "calls", "losses", "vocab"], timeout=60)
         done.update({k: got.get(k) or ([] if k != "vocab" else None) for k in ("roots", "calls", "losses", "vocab")})
     except StudentRaised as exc:
-        done["problem"] = f"the notebook's models could not be read after the run: {_raised(exc)}"
+        done["problem"] = f"the notebook's models could not be read after the run: {exception_text(exc)}"
     except Exception as exc:  # the run is gone (time limit, memory): said as what happened
         done["problem"] = f"the run ended before it could be observed ({type(exc).__name__}: {exc})"
     try:
@@ -761,18 +755,18 @@ def _fresh_check(ctx, name: str, keep) -> Check | None:
     done = executed(ctx)
     problem = _run_problem(done)
     if done["problem"]:
-        return Check.failed(name, 0, expected="the notebook run again in the sandbox", observed=problem)
+        return evidence(name, False, expected="the notebook run again in the sandbox", observed=problem)
     same, differ = fresh_comparison(saved_outputs(ctx, streams_only=True), done["stdout"], keep)
     if not same and not differ:
-        return Check.failed(name, 0, expected="saved numbers to compare with the fresh run",
+        return evidence(name, False, expected="saved numbers to compare with the fresh run",
                             observed="no such line in the saved outputs" + (f"; {problem}" if problem else ""))
     if differ:
-        return Check.failed(name, 0, expected="the saved numbers reproduced (counts exactly; losses and "
+        return evidence(name, False, expected="the saved numbers reproduced (counts exactly; losses and "
                                               "accuracies within 0.05 or 10%: training is random)",
                             observed=f"{len(same)} line(s) reproduced; " + "; ".join(differ[:4])
                                      + (f"; {problem}" if problem else ""),
                             hint="re-run the whole notebook (Runtime > Run all) and save it before submitting")
-    return Check.ok(name, 0, observed=f"{len(same)} line(s) reproduced, e.g. `{same[0][:100]}`")
+    return evidence(name, True, observed=f"{len(same)} line(s) reproduced, e.g. `{same[0][:100]}`")
 
 
 # ------------------------------------------------------------------ evidence from the executed notebook
@@ -808,7 +802,7 @@ def _param_count_check(ctx) -> Check:
     name = "parameter counts in the saved outputs equal the grader's count of your four models"
     done = executed(ctx)
     if done["problem"]:
-        return Check.failed(name, 0, expected="the notebook run again in the sandbox", observed=done["problem"])
+        return evidence(name, False, expected="the notebook run again in the sandbox", observed=done["problem"])
     found = _models_found(done["roots"])
     printed = printed_models(saved_outputs(ctx))
     wrong, shown = [], []
@@ -824,10 +818,10 @@ def _param_count_check(ctx) -> Check:
         else:
             shown.append(f"{model} {int(said[0]):,}")
     if wrong:
-        return Check.failed(name, 0, expected="each printed count = the sum of numel over the model's parameters",
+        return evidence(name, False, expected="each printed count = the sum of numel over the model's parameters",
                             observed="; ".join(wrong), hint="print sum(p.numel() for p in model.parameters()) "
                                                             "for each trained model")
-    return Check.ok(name, 0, observed="; ".join(shown))
+    return evidence(name, True, observed="; ".join(shown))
 
 
 def _plot_check(ctx) -> Check:
@@ -835,17 +829,17 @@ def _plot_check(ctx) -> Check:
     if executing(ctx):
         done = executed(ctx)
         if done["problem"]:
-            return Check.failed(name, 0, expected="the notebook run again in the sandbox", observed=done["problem"])
+            return evidence(name, False, expected="the notebook run again in the sandbox", observed=done["problem"])
         lines = [int(a.get("n_lines", 0)) for f in done["figures"] for a in f.get("axes", [])]
         if any(n == 4 for n in lines):
-            return Check.ok(name, 0, observed=f"an axes with 4 curves (figures drawn: {len(done['figures'])})")
-        return Check.failed(name, 0, expected="one axes overlaying the four training-loss curves",
+            return evidence(name, True, observed=f"an axes with 4 curves (figures drawn: {len(done['figures'])})")
+        return evidence(name, False, expected="one axes overlaying the four training-loss curves",
                             observed=f"curves per axes: {lines or 'no figure drawn'}",
                             hint="plot the four models' loss lists on the same axes, with a legend")
     images = _saved_images(ctx)
     if images:
-        return Check.ok(name, 0, observed=f"{images} image(s) in the saved outputs (curves are counted with --execute)")
-    return Check.failed(name, 0, expected="the loss plot in the saved notebook",
+        return evidence(name, True, observed=f"{images} image(s) in the saved outputs (curves are counted with --execute)")
+    return evidence(name, False, expected="the loss plot in the saved notebook",
                         observed="no image in the saved outputs", hint="run the plotting cell, then save the notebook")
 
 
@@ -856,10 +850,10 @@ def _accuracies_check(ctx) -> Check:
                for m in ("Vanilla RNN", "LSTM", "GRU", "Deep LSTM")
                if not all(k in printed.get(m, {}) for k in ("params", "acc"))]
     if missing:
-        return Check.failed(name, 0, expected="a printed line per model with its parameter count and test accuracy",
+        return evidence(name, False, expected="a printed line per model with its parameter count and test accuracy",
                             observed="missing: " + "; ".join(missing),
                             hint="print e.g. `LSTM: parameters 7715, test accuracy 0.5444` for each model")
-    return Check.ok(name, 0, observed="; ".join(f"{m} {int(v['params'][0]):,} / {v['acc'][0]:g}" for m, v in printed.items()))
+    return evidence(name, True, observed="; ".join(f"{m} {int(v['params'][0]):,} / {v['acc'][0]:g}" for m, v in printed.items()))
 
 
 def _ce_losses(entry) -> tuple[np.ndarray, np.ndarray] | None:
@@ -886,7 +880,7 @@ def _pad_loss_check(ctx) -> Check:
     name = "the many-to-many loss ignores PAD"
     done = executed(ctx)
     if done["problem"]:
-        return Check.failed(name, 0, expected="the notebook run again in the sandbox", observed=done["problem"])
+        return evidence(name, False, expected="the notebook run again in the sandbox", observed=done["problem"])
     seen = []
     for entry in done["losses"] or []:
         got = _ce_losses(entry)
@@ -911,18 +905,18 @@ def _pad_loss_check(ctx) -> Check:
         elif v.size == len(t):
             seen.append("ignored" if np.allclose(v[pad], 0) else "per-position")
     if not seen:
-        return Check.failed(name, 0, expected="a vocabulary-sized cross-entropy (Task 2.3 or 2.4) during the run",
+        return evidence(name, False, expected="a vocabulary-sized cross-entropy (Task 2.3 or 2.4) during the run",
                             observed="none observed", hint="compute the loss with nn.CrossEntropyLoss / "
                                                            "F.cross_entropy over (Batch * Seq_Len, Vocab) logits")
     counted = [s for s in seen if s.startswith("counted")]
     if counted:
-        return Check.failed(name, 0, expected="padding positions add nothing (ignore_index=PAD, or a mask)",
+        return evidence(name, False, expected="padding positions add nothing (ignore_index=PAD, or a mask)",
                             observed=counted[0], hint="nn.CrossEntropyLoss(ignore_index=PAD)")
     if "ignored" in seen:
-        return Check.ok(name, 0, observed="the loss equals the grader's mean over the non-PAD positions")
+        return evidence(name, True, observed="the loss equals the grader's mean over the non-PAD positions")
     if all(s == "clean" for s in seen):
-        return Check.ok(name, 0, observed="no PAD target reached the loss (masked before it, or unpadded chunks)")
-    return Check.failed(name, 0, expected="the loss equal to the mean over non-PAD positions",
+        return evidence(name, True, observed="no PAD target reached the loss (masked before it, or unpadded chunks)")
+    return evidence(name, False, expected="the loss equal to the mean over non-PAD positions",
                         observed="per-position losses or a loss the grader could not reproduce; left to the TA",
                         hint="nn.CrossEntropyLoss(ignore_index=PAD) makes this visible")
 
@@ -931,7 +925,7 @@ def _first_char_check(ctx) -> Check:
     name = "Task 2.1 input is (B, 1): the first real character of each sentence"
     done = executed(ctx)
     if done["problem"]:
-        return Check.failed(name, 0, expected="the notebook run again in the sandbox", observed=done["problem"])
+        return evidence(name, False, expected="the notebook run again in the sandbox", observed=done["problem"])
     vocab = done["vocab"] or {}
     special = {vocab.get(k) for k in ("<PAD>", "<SOS>", "<EOS>", "PAD", "SOS", "EOS") if k in vocab} | {0}
     sos = next((vocab[k] for k in ("<SOS>", "SOS") if k in vocab), None)
@@ -943,15 +937,15 @@ def _first_char_check(ctx) -> Check:
         if len(col) < 2:
             continue
         if sos is not None and (col == sos).all():
-            return Check.failed(name, 0, expected="the first real character of each sentence",
+            return evidence(name, False, expected="the first real character of each sentence",
                                 observed=f"a ({len(col)}, 1) input holding <SOS> for every sentence",
                                 hint="slice x[:, :1] of the sentence itself, not the <SOS> in front of it")
         if any(int(v) in special for v in col):
-            return Check.failed(name, 0, expected="characters, no special tokens",
+            return evidence(name, False, expected="characters, no special tokens",
                                 observed=f"({len(col)}, 1) input with special tokens {sorted({int(v) for v in col} & special)}")
         sample = "".join(chars.get(int(v), "?") for v in col[:12])
-        return Check.ok(name, 0, observed=f"({len(col)}, 1) -> (B, 3); first characters `{sample}`")
-    return Check.failed(name, 0, expected="a model of yours called on a (B, 1) input, returning (B, 3) logits",
+        return evidence(name, True, observed=f"({len(col)}, 1) -> (B, 3); first characters `{sample}`")
+    return evidence(name, False, expected="a model of yours called on a (B, 1) input, returning (B, 3) logits",
                         observed="none observed", hint="Task 2.1 feeds x[:, :1] to its classifier")
 
 
@@ -959,7 +953,7 @@ def _shift_check(ctx) -> Check:
     name = "language-model targets are the inputs shifted by one"
     done = executed(ctx)
     if done["problem"]:
-        return Check.failed(name, 0, expected="the notebook run again in the sandbox", observed=done["problem"])
+        return evidence(name, False, expected="the notebook run again in the sandbox", observed=done["problem"])
     vocab = done["vocab"] or {}
     verdicts = []
     for entry in done["losses"] or []:
@@ -979,18 +973,18 @@ def _shift_check(ctx) -> Check:
             same = float((x == T)[T != 0].mean())
             verdicts.append((shifted, same, x.shape))
     if not verdicts:
-        return Check.failed(name, 0, expected="a sequence model trained on (inputs, targets) of the same shape",
+        return evidence(name, False, expected="a sequence model trained on (inputs, targets) of the same shape",
                             observed="no vocabulary-sized loss with a matching (Batch, Seq_Len) input observed")
     best = max(verdicts)
     if best[0] >= 0.99:
         sos = next((vocab[k] for k in ("<SOS>", "SOS") if k in vocab), None)
-        return Check.ok(name, 0, observed=f"targets[:, t] = inputs[:, t + 1] on {best[2]}"
+        return evidence(name, True, observed=f"targets[:, t] = inputs[:, t + 1] on {best[2]}"
                                            + (" (inputs start with <SOS>)" if sos is not None else ""))
     if max(v[1] for v in verdicts) >= 0.99:
-        return Check.failed(name, 0, expected="targets = inputs shifted one step into the future",
+        return evidence(name, False, expected="targets = inputs shifted one step into the future",
                             observed="the targets equal the inputs (the model learns to copy)",
                             hint="inputs [<SOS>] + chunk, targets chunk + [<EOS>]")
-    return Check.failed(name, 0, expected="targets = inputs shifted one step into the future",
+    return evidence(name, False, expected="targets = inputs shifted one step into the future",
                         observed=f"only {best[0]:.0%} of the positions agree with a shift by one",
                         hint="inputs [<SOS>] + chunk, targets chunk + [<EOS>]")
 
@@ -1009,24 +1003,24 @@ def _exp2_claims(ctx) -> list[Check]:
                     accs[task] = value
                     break
     name = "saved outputs: Task 2.1 and Task 2.2 accuracies"
-    checks.append(Check.ok(name, 0, observed=", ".join(f"{k}: {v[0]:g}" for k, v in accs.items())) if len(accs) == 2
-                  else Check.failed(name, 0, expected="a printed accuracy for Task 2.1 and for Task 2.2",
+    checks.append(evidence(name, True, observed=", ".join(f"{k}: {v[0]:g}" for k, v in accs.items())) if len(accs) == 2
+                  else evidence(name, False, expected="a printed accuracy for Task 2.1 and for Task 2.2",
                                     observed=f"found {sorted(accs) or 'none'}",
                                     hint="print e.g. `Task 2.1 test accuracy: 0.45`"))
     name = "saved outputs: two Shakespeare and two Poe sentences (Task 2.3)"
     found = {a: [l.split(":", 1)[1].strip() for l in lines if a.lower() in l.lower().split(":", 1)[0]
                  and ":" in l and l.split(":", 1)[1].strip()] for a in ("Shakespeare", "Poe")}
     counts = {a: len(v) for a, v in found.items()}
-    checks.append(Check.ok(name, 0, observed=f"Shakespeare: `{found['Shakespeare'][0][:60]}`; Poe: `{found['Poe'][0][:60]}`")
+    checks.append(evidence(name, True, observed=f"Shakespeare: `{found['Shakespeare'][0][:60]}`; Poe: `{found['Poe'][0][:60]}`")
                   if all(n >= 2 for n in counts.values()) else
-                  Check.failed(name, 0, expected="two lines `Shakespeare: ...` and two `Poe: ...`",
+                  evidence(name, False, expected="two lines `Shakespeare: ...` and two `Poe: ...`",
                                observed=f"{counts}", hint="label each generated sentence with its author"))
     name = "saved outputs: a sample of at least 150 characters starting \"The summer\" (Task 2.4)"
     at = text.find("The summer")
     # the sample may hold line breaks (the sonnets do): it runs to a blank line or the end of its output
     sample = text[at:].split("\n\n")[0].rstrip() if at >= 0 else ""
-    checks.append(Check.ok(name, 0, observed=f"{len(sample)} characters: `{sample[:60]}...`") if len(sample) >= 150 else
-                  Check.failed(name, 0, expected="`The summer` followed by generated text, >= 150 characters",
+    checks.append(evidence(name, True, observed=f"{len(sample)} characters: `{sample[:60]}...`") if len(sample) >= 150 else
+                  evidence(name, False, expected="`The summer` followed by generated text, >= 150 characters",
                                observed=f"{len(sample)} characters" if at >= 0 else "no `The summer` in the outputs",
                                hint="seed the language model with \"The summer\" and generate 150 characters"))
     return checks
