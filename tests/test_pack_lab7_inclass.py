@@ -74,6 +74,7 @@ def test_teaching_messages_name_the_mistake(results):
     assert "ReLU" in hints("bug-relu-list", "forward")
     assert "softmax" in hints("bug-softmax-loss", "forward")
     assert "AFTER the update" in hints("bug-zero-before-update", "manual-sgd")
+    assert "the update used a step of 0.5 instead of learning_rate = 0.1" in hints("wrong-step", "manual-sgd")
     assert "zeros" in " ".join(c.observed for i in results["zeros-init"].items for c in i.checks)
 
 
@@ -191,3 +192,66 @@ def test_predictions_apply_the_verified_learning_rate_to_rebound_weights():
         verdicts = list(m.predictions(ctx))
         assert ctx.cache["sgd"].lr == 0.1
         assert f"(logits {shown}" in verdicts[0].observed, verdicts[0].observed
+
+
+def test_a_learning_rate_schedule_is_judged_step_by_step(results):
+    """Each update is held against learning_rate as it stood around it (before or after the
+    update: the decay may run on either side), not its value when the script ended; without
+    a learning_rate, a stray `lr` that explains nothing gives way to the step each update took."""
+    def rule(case):
+        item = next(i for i in results[case].items if i.id == "manual-sgd")
+        return next(c for c in item.checks if c.name.startswith("each parameter"))
+
+    for case in ("lr-decay", "lr-decay-step"):
+        assert rule(case).passed and "learning_rate as it stood at each step" in rule(case).observed, case
+    assert "from 0.3 to 0.07" in rule("lr-decay").observed  # the schedule's values at the observed steps
+    assert rule("alpha-stray-lr").passed and "learning rate 0.1" in rule("alpha-stray-lr").observed
+    assert not rule("wrong-step").passed
+
+
+def _steps_with_rates(m, rates, used, sign=1.0):
+    """Observed steps whose updates use `used[k]` between step k and k+1, while the student's
+    learning_rate was recorded as `rates[k]` at each backward()."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    shapes = {"W": (2, 2), "U": (2, 5), "b": (2, 1), "W_out": (2, 2), "b_out": (2, 1)}
+    roles = {**{r: i for i, r in enumerate(m.ROLES)}, "b2": None}
+    values = {r: rng.normal(size=s).astype(np.float32) for r, s in shapes.items()}
+    steps = []
+    for k, rate in enumerate(rates):
+        grads = {r: rng.normal(size=s).astype(np.float32) for r, s in shapes.items()}
+        steps.append(m.Step(k, [m.Leaf(values[r], grads[r], None, None, True, True, "float32") for r in m.ROLES],
+                            rate))
+        if k < len(used):
+            values = {r: values[r] - np.float32(sign * used[k]) * grads[r] for r in shapes}
+    fit = m.Fit(m.Model(), m.HANDOUT_VOCAB, roles, [])
+    return m.Observation(count=len(rates), steps=steps, model=m.Model(), fits={k: fit for k in range(len(rates))})
+
+
+def test_each_update_follows_the_recorded_learning_rate_next_to_it():
+    m = _checks_module()
+    tol = {"rtol": 1e-4, "atol": 1e-6}
+    rates = [0.3, 0.2, 0.1, 0.05]
+    pairs = [0, 1, 2]
+    # the rate at the backward() before the update, or at the one after it (decayed in between)
+    for used in (rates[:3], rates[1:]):
+        lr, verdict = m._update_rule(_steps_with_rates(m, rates, used), pairs, tol)
+        assert verdict.earned == 1, verdict.observed
+        assert lr == 0.05  # the rate of the update after the last backward()
+    # a rate that is neither: the student's learning_rate is the yardstick
+    lr, verdict = m._update_rule(_steps_with_rates(m, rates, [0.3, 0.2, 0.7]), pairs, tol)
+    assert not verdict.earned == 1 and lr is None
+    assert verdict.hint == "the update used a step of 0.7 instead of learning_rate = 0.1", verdict.hint
+    assert "step 3" in verdict.observed
+    # the sign flipped at a scheduled rate
+    _, verdict = m._update_rule(_steps_with_rates(m, rates, rates[:3], sign=-1.0), pairs, tol)
+    assert not verdict.earned == 1 and "sign is flipped" in verdict.hint
+    # no learning_rate at all: each update's own positive step, even when it changes
+    _, verdict = m._update_rule(_steps_with_rates(m, [None] * 4, [0.3, 0.2, 0.1]), pairs, tol)
+    assert verdict.earned == 1 and "the step each update took" in verdict.observed
+    # ... but never a negative one, and a stray lr that explains nothing is not the yardstick
+    obs = _steps_with_rates(m, [None] * 4, [0.1, 0.1, 0.1])
+    obs.numbers = {"lr": 0.01}
+    assert m._update_rule(obs, pairs, tol)[1].earned == 1
+    assert not m._update_rule(_steps_with_rates(m, [None] * 4, [0.1] * 3, sign=-1.0), pairs, tol)[1].earned == 1

@@ -13,7 +13,8 @@ reproduces the gradients the student's backward() produced IS the student's forw
 - forward: which model that is (the recorded weights after training give large pre-
   activations of both signs, which separate tanh from sigmoid/ReLU/identity);
 - manual-sgd: p[k+1] == p[k] - learning_rate * g[k] in float32 on consecutive steps, with
-  g[k] a gradient the grader reproduced (a fresh one each step: gradients reset);
+  g[k] a gradient the grader reproduced (a fresh one each step: gradients reset) and
+  learning_rate the student's global as it stood at step k or k+1 (a schedule);
 - predictions: the grader's own forward of that model with the trained weights, and the
   printed lines compared with it;
 - init-weights: the parameters of the first step (shapes, leaves, values).
@@ -31,7 +32,7 @@ import numpy as np
 from grader.checks import (StudentRaised, Verdict, close, exception_text, failed, fmt, item, not_checked,
                            passed)
 
-PRELUDE = "probes.install()"
+PRELUDE = "probes.install(ns)"
 ROLES = ("W", "U", "b", "W_out", "b_out")
 # "b2": a second hidden bias added to b (b_ih + b_hh, as nn.RNN has, e.g. two nn.Linear layers)
 ALL_ROLES = ROLES + ("b2",)
@@ -211,6 +212,7 @@ class Leaf:
 class Step:
     index: int
     leaves: list[Leaf]
+    rate: float | None = None  # the student's global learning_rate at this backward() (raw, may be made up)
 
 
 @dataclass
@@ -262,7 +264,9 @@ def _parse(raw) -> Observation:
     for s in raw.get("steps") or []:
         if isinstance(s, dict) and isinstance(s.get("index"), int) and isinstance(s.get("leaves"), list):
             leaves = [_leaf(x) for x in s["leaves"][:12]]
-            obs.steps.append(Step(s["index"], [x for x in leaves if x is not None]))
+            rate = s.get("rate")
+            rate = float(rate) if type(rate) in (int, float) and np.isfinite(rate) and rate > 0 else None
+            obs.steps.append(Step(s["index"], [x for x in leaves if x is not None], rate))
     obs.steps.sort(key=lambda st: st.index)
     obs.final = [f if isinstance(f, np.ndarray) else None for f in (raw.get("final") or [])[:12]]
     return obs
@@ -602,7 +606,7 @@ class Sgd:
     """The update steps the grader verified, judged once for manual-sgd and predictions."""
     pairs: list[int]              # consecutive reproduced steps (backward, update, backward)
     moving: list[int]             # those whose update changed a parameter
-    lr: float | None = None       # the learning rate every observed update follows (None: no rule holds)
+    lr: float | None = None       # the learning rate of the last update (None: no rule holds)
     rule: Verdict | None = None   # manual-sgd's verdict on the update rule
 
 
@@ -693,13 +697,26 @@ def _rule_holds(rows, lr: float, tol: dict) -> list[str]:
     return bad
 
 
+def _positive(value) -> float | None:
+    return float(value) if type(value) in (int, float) and np.isfinite(value) and value > 0 else None
+
+
 def _update_rule(obs: Observation, pairs: list[int], tol: dict) -> tuple[float | None, Verdict]:
-    """(the learning rate when every observed update follows p - lr * grad, the verdict)."""
-    rows = list(_update_pairs(obs, pairs))
-    declared = obs.numbers.get("learning_rate", obs.numbers.get("lr"))
-    declared = float(declared) if isinstance(declared, (int, float)) and declared > 0 else None
-    moved = {role for role, before, after, _ in rows if not np.array_equal(before, after)}
-    needs = {role for role, _, _, grad in rows if np.any(grad)}
+    """(the learning rate of the last observed update when every update follows p - eta * grad,
+    the verdict), each update judged on its own:
+
+    - the student has a global `learning_rate`: eta is its value recorded at the backward()
+      before the update or at the one after it (a schedule may change it before or after the
+      update in the loop). The recorded value is raw (a student could have written any number
+      there), so it only names the eta the update must then follow, with the gradient the
+      grader reproduced: claiming another rate earns nothing a real update would not;
+    - otherwise `lr` when it explains every update, else the step each update took, when one
+      positive step explains every parameter of that update (`alpha = 0.1` beside an unused
+      `lr = 0.01`)."""
+    rows = {pos: list(_update_pairs(obs, [pos])) for pos in pairs}
+    flat = [row for pos in pairs for row in rows[pos]]
+    moved = {role for role, before, after, _ in flat if not np.array_equal(before, after)}
+    needs = {role for role, _, _, grad in flat if np.any(grad)}
     if not moved:
         return None, failed("rule", expected="the parameters change after each backward()",
                             observed="no parameter ever changed between two loss.backward() calls"
@@ -707,30 +724,76 @@ def _update_rule(obs: Observation, pairs: list[int], tol: dict) -> tuple[float |
                             hint="inside `with torch.no_grad():` write `W -= learning_rate * W.grad` for each parameter"
                                  + ("; zero the gradients AFTER the update: p.grad.zero_() first makes the update "
                                     "subtract zero" if needs else ""))
-    lr = declared if declared is not None and not _rule_holds(rows, declared, tol) else None
-    inferred = _infer_lr(rows)
-    if lr is None and declared is None and inferred is not None and inferred > 0 and not _rule_holds(rows, inferred, tol):
-        lr = inferred
-    expected = f"p_new = p - {declared if declared is not None else 'learning_rate'} * p.grad for every parameter"
-    if lr is not None:
-        return lr, passed("rule", expected=expected,
-                          observed=f"{len(rows)} observed parameter updates on {len(pairs)} consecutive steps all "
-                                   f"follow the rule (learning rate {lr:g}), each with a gradient the grader reproduced")
+    final_rate = _positive(obs.numbers.get("learning_rate"))
+    has_global = final_rate is not None or any(obs.steps[p].rate is not None or obs.steps[p + 1].rate is not None
+                                               for p in pairs)
+
+    def stated(pos: int) -> list[float]:
+        """The learning_rate values around one update (before it, after it)."""
+        around = [r for r in (obs.steps[pos].rate, obs.steps[pos + 1].rate) if r is not None]
+        return around or ([final_rate] if final_rate is not None else [])
+
+    rates: dict[int, float | None] = {}
+    bad_pos = None
+    if has_global:
+        for pos in pairs:
+            rate = next((r for r in stated(pos) if not _rule_holds(rows[pos], r, tol)), None)
+            if rate is None:
+                bad_pos = pos
+                break
+            rates[pos] = rate
+    else:
+        lr = _positive(obs.numbers.get("lr"))
+        if lr is not None and all(not _rule_holds(rows[pos], lr, tol) for pos in pairs):
+            rates = {pos: lr for pos in pairs}
+        else:
+            for pos in pairs:
+                step = _infer_lr(rows[pos])
+                if step is None and not _rule_holds(rows[pos], 0.0, tol):
+                    rates[pos] = None  # gradients too small to show a step: nothing to hold against it
+                    continue
+                if step is None or step <= 0 or _rule_holds(rows[pos], step, tol):
+                    bad_pos = pos
+                    break
+                rates[pos] = step
+    if bad_pos is None:
+        known = [r for r in rates.values() if r is not None]
+        last = known[-1] if known else None
+        if has_global and obs.steps[-1].rate is not None:
+            last = obs.steps[-1].rate  # the rate of the update after the last backward()
+        if not known:
+            shown = "any: every gradient was too small to show it"
+        elif max(known) - min(known) <= 1e-4 * max(known):  # one rate (an inferred one differs in float32 noise)
+            shown = f"{known[-1]:.4g}" if not has_global else f"{known[-1]:g}"
+        else:
+            shown = f"from {max(known):g} to {min(known):g}, " + (
+                "learning_rate as it stood at each step" if has_global else "the step each update took")
+        return last, passed("rule", expected="p_new = p - learning_rate * p.grad for every parameter",
+                            observed=f"{len(flat)} observed parameter updates on {len(pairs)} consecutive steps "
+                                     f"all follow the rule (learning rate {shown}), each with a gradient the "
+                                     "grader reproduced")
+    bad_rows = rows[bad_pos]
+    around = stated(bad_pos) if has_global else []
+    declared = around[0] if around else None
+    inferred = _infer_lr(bad_rows)
+    expected = f"p_new = p - {declared:g} * p.grad for every parameter" if declared is not None \
+        else "p_new = p - learning_rate * p.grad for every parameter"
     never = sorted(needs - moved, key=ALL_ROLES.index)
     hint = None
     if never:
         hint = " ".join(f"add `{r} -= learning_rate * {r}.grad` to the update." for r in never)
-    elif inferred is not None and inferred < 0 and declared is not None and not _rule_holds(rows, -declared, tol):
+    elif inferred is not None and inferred < 0 and (
+            any(not _rule_holds(bad_rows, -r, tol) for r in around) or not _rule_holds(bad_rows, inferred, tol)):
         hint = "the sign is flipped: p + lr * grad climbs the loss (gradient ascent); subtract the gradient"
-    elif inferred is not None and declared is not None and not _rule_holds(rows, inferred, tol):
+    elif inferred is not None and inferred > 0 and declared is not None and not _rule_holds(bad_rows, inferred, tol):
         hint = f"the update used a step of {inferred:.4g} instead of learning_rate = {declared:g}"
     step = declared if declared is not None else (inferred or 0.0)
-    bad = _rule_holds(rows, step, tol)
+    bad = _rule_holds(bad_rows, step, tol)
     detail = ""
-    for r, before, after, grad in rows:
+    for r, before, after, grad in bad_rows:
         if bad and r == bad[0]:
-            detail = (f"{r}: after an update it is {fmt(after)}, expected {fmt(before - F32(step) * grad)} "
-                      f"(= before - {step:g} * grad)")
+            detail = (f"{r}: after the update of step {obs.steps[bad_pos].index + 1} it is {fmt(after)}, "
+                      f"expected {fmt(before - F32(step) * grad)} (= before - {step:g} * grad)")
             break
     observed = f"{', '.join(never)} never updated although it has a gradient" if never else detail
     return None, failed("rule", expected=expected, observed=observed or "the updates do not follow the rule", hint=hint)

@@ -14,7 +14,13 @@ one it walks the loss's autograd graph to the leaf tensors that receive gradient
 student's parameters, found by behaviour, whatever they are called or wherever they live),
 and keeps their values (before) and .grad (after). The first FIRST steps and the last two are
 kept; the rest only counted. No line tracer and nothing on any other torch call: the cost
-is a graph walk and a few tiny copies per backward()."""
+is a graph walk and a few tiny copies per backward().
+
+Each step also carries the value the student's global `learning_rate` held at that backward()
+(a plain float, or None): a schedule (`learning_rate *= 0.99` each epoch) changes it between
+steps, and the grader checks each update against the value around it. Forging it only lets a
+student claim another rate: the update must still be p - eta * g with g the gradient the
+grader reproduced, so a made-up value earns nothing a real update would not."""
 import builtins
 
 import numpy as np
@@ -36,6 +42,8 @@ _clone = torch.Tensor.clone
 _to_numpy = torch.Tensor.numpy
 _float_t = torch.Tensor.float
 _np_array = np.array
+_dict_get = dict.get
+_bool_type, _int_type, _float_type = bool, int, float
 
 FIRST = 6        # first backward() steps kept in full
 MAX_LEAVES = 12  # leaves kept per step (the model has five)
@@ -61,6 +69,7 @@ class _State:
         self.fired = _set()    # ids of leaves whose .grad was accumulated in this backward()
         self.hooks = []
         self.hooked = _set()
+        self.ns = None         # the student's globals (for learning_rate at each step)
 
 
 _STATE = _State()
@@ -128,6 +137,20 @@ def _snapshot(leaves, with_held):
     return out
 
 
+def _rate():
+    """The student's global `learning_rate` as it stands now: a plain float, else None."""
+    ns = _STATE.ns
+    if _type(ns) is not dict:
+        return None
+    try:
+        value = _dict_get(ns, "learning_rate")
+        if _type(value) is _bool_type or not _isinstance(value, (_int_type, _float_type)):
+            return None
+        return _float(value)
+    except Exception:
+        return None
+
+
 def _mark(tensor):
     _STATE.fired.add(_id(tensor))
 
@@ -181,7 +204,7 @@ def _on_backward(func, args, kwargs, wants_grads=False):
         for v, _ in leaves:
             g = v.grad
             grads.append(None if g is None else _clone(_detach(g)))
-    step = {"index": state.count, "leaves": [(b[0], g, b[1], b[2], b[3], b[4]) for b, g in _zip(before, grads)]}
+    step = {"index": state.count, "rate": _rate(), "leaves": [(b[0], g, b[1], b[2], b[3], b[4]) for b, g in _zip(before, grads)]}
     state.count += 1
     if _len(state.first) < FIRST:
         state.first.append(step)
@@ -217,6 +240,7 @@ def install(ns=None, child=None):
     """Called from the prelude, before the student's code runs: the three entry points of
     autograd are wrapped (no cost on any other torch call)."""
     _STATE.__init__()
+    _STATE.ns = ns
     _STATE.active = True
     for owner, name, original, wants_grads in _PATCHES:
         _setattr(owner, name, _wrap(original, wants_grads))
@@ -229,7 +253,7 @@ def _raw_step(step):
                        "held": None if held is None else _arr(held),
                        "scale": scale, "requires_grad": requires_grad, "floating": floating,
                        "dtype": _str(value.dtype).replace("torch.", "")})
-    return {"index": step["index"], "leaves": leaves}
+    return {"index": step["index"], "rate": step.get("rate"), "leaves": leaves}
 
 
 def finish(ns=None):

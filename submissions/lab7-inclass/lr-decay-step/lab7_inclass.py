@@ -1,0 +1,66 @@
+# LAB 7 - vanilla RNN, hand-written SGD whose rate decays a little before every update
+import torch
+import matplotlib.pyplot as plt
+
+vocab = {"The": 0, "movie": 1, "is": 2, "good": 3, "bad": 4}
+
+def word_to_onehot(word):
+    vec = torch.zeros(len(vocab), 1)
+    vec[vocab[word]] = 1.0
+    return vec
+
+train_data = [
+    (["The", "movie", "is", "good"], 1),
+    (["The", "movie", "is", "bad"], 0)
+]
+
+n = 2
+m = len(vocab)
+torch.manual_seed(42)
+W = (torch.randn(n, n) * 0.1).requires_grad_()
+U = (torch.randn(n, m) * 0.1).requires_grad_()
+b = torch.zeros(n, 1, requires_grad=True)
+W_out = (torch.randn(2, n) * 0.1).requires_grad_()
+b_out = torch.zeros(2, 1, requires_grad=True)
+
+learning_rate = 0.4
+decay = 0.995
+num_epochs = 300
+loss_fn = torch.nn.CrossEntropyLoss()
+loss_history = []
+
+for epoch in range(num_epochs):
+    total_loss = 0.0
+    for sentence, label in train_data:
+        s_prev = torch.zeros(n, 1)
+        for word in sentence:
+            s_t = torch.tanh(W @ s_prev + U @ word_to_onehot(word) + b)
+            s_prev = s_t
+        logits = (W_out @ s_t + b_out).view(1, -1)
+        loss = loss_fn(logits, torch.tensor([label]))
+        total_loss += loss.item()
+        loss.backward()
+
+        learning_rate = learning_rate * decay   # decayed before this update
+        with torch.no_grad():
+            W -= learning_rate * W.grad
+            U -= learning_rate * U.grad
+            b -= learning_rate * b.grad
+            W_out -= learning_rate * W_out.grad
+            b_out -= learning_rate * b_out.grad
+        W.grad.zero_(); U.grad.zero_(); b.grad.zero_(); W_out.grad.zero_(); b_out.grad.zero_()
+    loss_history.append(total_loss)
+    if (epoch + 1) % 100 == 0:
+        print(f"Epoch [{epoch+1}/{num_epochs}] - Loss: {total_loss:.4f} (lr {learning_rate:.4f})")
+
+plt.plot(loss_history)
+plt.show()
+
+print("\n=== Testing ===")
+for test_sentence in [["The", "movie", "is", "bad"], ["The", "movie", "is", "good"]]:
+    s_prev = torch.zeros(n, 1)
+    for word in test_sentence:
+        s_t = torch.tanh(W @ s_prev + U @ word_to_onehot(word) + b)
+        s_prev = s_t
+    prediction = torch.argmax(W_out @ s_t + b_out)
+    print(f"Sentence: {test_sentence} → Prediction: {prediction.item()}")
