@@ -254,4 +254,6 @@ def test_each_update_follows_the_recorded_learning_rate_next_to_it():
     obs = _steps_with_rates(m, [None] * 4, [0.1, 0.1, 0.1])
     obs.numbers = {"lr": 0.01}
     assert m._update_rule(obs, pairs, tol)[1].earned == 1
-    assert not m._update_rule(_steps_with_rates(m, [None] * 4, [0.1] * 3, sign=-1.0), pairs, tol)[1].earned == 1
+    _, verdict = m._update_rule(_steps_with_rates(m, [None] * 4, [0.1] * 3, sign=-1.0), pairs, tol)
+    assert not verdict.earned == 1 and "sign is flipped" in verdict.hint
+    assert "(= before - 0.1 * grad)" in verdict.observed, verdict.observed

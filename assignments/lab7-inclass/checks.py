@@ -787,7 +787,8 @@ def _update_rule(obs: Observation, pairs: list[int], tol: dict) -> tuple[float |
         hint = "the sign is flipped: p + lr * grad climbs the loss (gradient ascent); subtract the gradient"
     elif inferred is not None and inferred > 0 and declared is not None and not _rule_holds(bad_rows, inferred, tol):
         hint = f"the update used a step of {inferred:.4g} instead of learning_rate = {declared:g}"
-    step = declared if declared is not None else (inferred or 0.0)
+    # the update a right rule would have made (a flipped sign still shows what was expected)
+    step = declared if declared is not None else abs(inferred or 0.0)
     bad = _rule_holds(bad_rows, step, tol)
     detail = ""
     for r, before, after, grad in bad_rows:
