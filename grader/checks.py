@@ -81,7 +81,7 @@ def failed(key: str, *, expected: Any = None, observed: Any = None, hint: str | 
 
 def partial(key: str, earned: float, *, expected: Any = None, observed: Any = None,
             hint: str | None = None) -> Verdict:
-    """`earned` points out of the declared ones (clamped to 0 .. declared)."""
+    """`earned` points out of the declared ones (0 .. declared; anything else is a pack bug)."""
     return Verdict(key, 0.0, _text(expected), _text(observed), hint, points=float(earned))
 
 

@@ -343,11 +343,10 @@ def cmd_check(args) -> int:
     from grader.sandbox import Worker
 
     pack = load_pack(args.pack)
-    files = [f for f in args.files]
-    for f in files:
-        if not f.is_file():
-            print(f"rnngrade: {f}: no such file", file=sys.stderr)
-            return 1
+    files = _self_check_files(list(args.files), pack.spec)
+    if isinstance(files, str):
+        print(f"rnngrade: {files}", file=sys.stderr)
+        return 1
     from grader.packs import requirement_problems
 
     problems = requirement_problems(pack.spec, _data_dir(args.data_dir), args.train or "budget")
@@ -370,6 +369,32 @@ def cmd_check(args) -> int:
         worker.close()
     print(terminal.render(result, color=sys.stdout.isatty()))
     return 1 if result.error else 0
+
+
+def _self_check_files(paths: list[Path], spec) -> list[Path] | str:
+    """The files of one student's self-check, or why there are none. A folder is one
+    submission, as `grade` reads it; given files bring the answers (.md, .txt, .pdf) and the
+    helper modules they import from their own folder, as the messages tell students to put them."""
+    from grader.discover import GRADABLE, discover
+    from grader.units import imported_helpers
+
+    if len(paths) == 1 and paths[0].is_dir():
+        found, failures = discover(paths, spec)
+        if len(found) != 1:
+            why = failures[0][1] if failures else f"{paths[0]} holds {len(found)} submissions"
+            return f"{why}: give one student's folder or files (rnngrade grade reads a class)"
+        return list(found[0].files)
+    for path in paths:
+        if not path.is_file():
+            return f"{path}: no such file" + (" (give a folder alone, or files)" if path.is_dir() else "")
+    files = list(paths)
+    folder = paths[0].resolve().parent
+    siblings = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in GRADABLE
+                      and not p.name.startswith(".") and p.name != "expected.json"
+                      and p.resolve() not in {f.resolve() for f in files})
+    answers = [p for p in siblings if p.suffix.lower() in {".md", ".txt", ".pdf"}]
+    helpers = imported_helpers(files + [p for p in siblings if p.suffix == ".py"]) - set(files)
+    return files + answers + sorted(h for h in helpers if h.parent.resolve() == folder)
 
 
 def cmd_demo(args) -> int:

@@ -68,6 +68,8 @@ class Ctx:
         self.answers: dict[str, str] = {}  # manual items: answer text found by the pack (a report section)  # manual items on levels: the highest level the evidence allows
         self.local: dict[str, Any] = {}  # per-submission scratch for check functions (shared observations)
         self._once: dict[Any, tuple[bool, Any]] = {}
+        # bugs of the pack's own check code met on this submission: it is then not graded
+        self.faults: list[str] = []
         self._runs: dict[Any, Run] = {}
         self._rngs: dict[str, np.random.Generator] = {}
 

@@ -66,13 +66,22 @@ def _run_check(fn: Callable, ctx: Ctx) -> tuple[list, str | None]:
         return reported, f"the run was lost: {exc.reason}"
     except StudentRaised as exc:
         return reported, exception_text(exc)
-    except Exception as exc:  # a bug in the pack's check: say so, do not blame the student
+    except Exception as exc:  # a bug in the pack's check: the submission cannot be graded
         log.error("check %s failed:\n%s", ctx.item_id, traceback.format_exc())
+        ctx.faults.append(f"item {ctx.item_id}: {type(exc).__name__}: {exc}")
         return reported, _pack_bug_text(exc)
 
 
 def _pack_bug_text(exc: Exception) -> str:
     return f"grader error while checking this item ({type(exc).__name__}: {exc}); tell your TA"
+
+
+def _fault_reason(pack: Pack, faults: list[str]) -> str:
+    """Why a submission is not graded when the pack's own check code failed on it: the
+    course staff's problem, said so, never a silent partial score."""
+    return (f"grader error in the {pack.spec.id} pack's checks ({'; '.join(faults)[:600]}): the pack is "
+            f"broken, not the submission; course staff: see the grader's log for the traceback, fix "
+            f"the pack (rnngrade pack check {pack.spec.id}) and grade again")
 
 
 def _item_checks(fn: Callable, ctx: Ctx) -> tuple[list[Check], str | None]:
@@ -83,6 +92,7 @@ def _item_checks(fn: Callable, ctx: Ctx) -> tuple[list[Check], str | None]:
         return score.resolve(table, reported, reason=reason), reason
     except score.PackBug as exc:
         log.error("check %s: %s", ctx.item_id, exc)
+        ctx.faults.append(f"item {ctx.item_id}: {exc}")
         reason = _pack_bug_text(exc)
         return score.resolve(table, [], reason=reason), reason
 
@@ -152,6 +162,8 @@ def grade_submission(pack: Pack, submission: Submission, *, worker: Worker | Non
     items = [score.zero_item(i, "; ".join(bans[i.id])) if i.id in bans and i.kind == "auto" else i
              for i in items]
     unit_runs = tuple(ctx.close())
+    if ctx.faults:
+        raise NotGraded(_fault_reason(pack, ctx.faults))
     notes = list(ctx.notes)
     for name, reason in missing.items():
         notes.insert(0, reason)

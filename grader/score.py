@@ -47,6 +47,8 @@ def resolve(declared: Mapping[str, tuple[str, float]], reported: list[Any], *,
         if entry.key in verdicts:
             raise PackBug(f"two verdicts on sub-check {entry.key!r}")
         title, points = declared[entry.key]
+        if entry.points is not None and not -1e-9 <= entry.points <= points + 1e-9:
+            raise PackBug(f"partial({entry.key!r}, {entry.points:g}) outside 0 .. {points:g}, the declared points")
         if entry.points is not None:
             verdicts[entry.key] = Check.partial(title, entry.points, points, expected=entry.expected,
                                                 observed=entry.observed, hint=entry.hint)
@@ -55,6 +57,8 @@ def resolve(declared: Mapping[str, tuple[str, float]], reported: list[Any], *,
         else:
             verdicts[entry.key] = Check.failed(title, points, expected=entry.expected, observed=entry.observed,
                                                hint=entry.hint)
+    if not verdicts and not extras and reason is None:
+        raise PackBug("the check reported no verdict at all (yield not_checked(reason) when it cannot check)")
     why = reason or skip_reason or EARLIER_FAILED
     checks = [verdicts.get(key) or Check.unchecked(title, points, why) for key, (title, points) in declared.items()]
     return checks + extras

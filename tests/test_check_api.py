@@ -29,8 +29,8 @@ def test_unreported_subchecks_are_not_checked_with_the_reason():
     checks = score.resolve(DECL, [passed("state")], reason="your code raised ValueError: boom")
     assert checks[1].observed == "not checked: your code raised ValueError: boom"
     assert checks[1].max_points == 2.0 and checks[1].points == 0.0
-    # without a reason the student is told an earlier step failed, not left with a gap
-    assert score.resolve(DECL, [])[0].observed == "not checked: " + score.EARLIER_FAILED
+    # a check that stops after a failed step: the rest says so, not left as a gap
+    assert score.resolve(DECL, [failed("state")])[1].observed == "not checked: " + score.EARLIER_FAILED
 
 
 def test_not_checked_names_its_keys_or_all_remaining():
@@ -40,14 +40,15 @@ def test_not_checked_names_its_keys_or_all_remaining():
     assert checks[1].observed == "not checked: the model was not found"
 
 
-def test_partial_is_clamped_to_the_declared_points_and_never_rescaled():
-    checks = score.resolve(DECL, [partial("state", 1.5), partial("logits", 9)])
-    assert [c.points for c in checks] == [1.5, 2.0]
+def test_partial_earns_its_points_and_is_never_rescaled():
+    checks = score.resolve(DECL, [partial("state", 1.5), partial("logits", 2)])
+    assert [c.points for c in checks] == [1.5, 2.0] and not checks[0].passed and checks[1].passed
     assert score.score_item(SPEC, checks).points == 3.5
 
 
 @pytest.mark.parametrize("bad", [[passed("nope")], [passed("state"), passed("state")],
-                                 [not_checked("x", "nope")], ["a string"]])
+                                 [not_checked("x", "nope")], ["a string"], [partial("logits", 9)],
+                                 [partial("state", -1)], []])
 def test_a_verdict_the_declaration_does_not_allow_is_a_pack_bug(bad):
     with pytest.raises(score.PackBug):
         score.resolve(DECL, bad)
@@ -162,3 +163,28 @@ def test_printed_numbers_after_a_label():
     assert printed_numbers(out, r"test[ _]acc(uracy)?") == [93.5, 0.91, 88.0]
     assert printed_numbers(out, r"test[ _]acc(uracy)?", percent=True) == [0.935, 0.91, 0.88]
     assert printed_lines(out, r"epoch (\d+) loss ([\d.]+)") == [("1", "0.5")]
+
+
+def test_a_bug_in_a_packs_check_means_could_not_be_graded(tmp_path, monkeypatch):
+    """Never a silent partial score: a check that crashes on its own code (a typo'd option,
+    a verdict on an undeclared key) makes the submission "could not be graded", naming the
+    item and what the course staff should do."""
+    from grader.discover import Submission
+    from grader.grade import NotGraded, grade_submission
+
+    source = GOOD.replace('yield passed("a")', 'yield passed("a")\n        ctx.spec.options["typo"]')
+    d = _pack(tmp_path, source)
+    monkeypatch.setenv("RNNGRADE_HOME", str(tmp_path))
+    student = tmp_path / "s" / "main.py"
+    student.parent.mkdir()
+    student.write_text("x = 1\n")
+    pack = load_pack("tiny")
+    with pytest.raises(NotGraded) as err:
+        grade_submission(pack, Submission("s", (student,)), worker=None, seed=1)
+    assert "grader error in the tiny pack's checks (item one: KeyError: 'typo')" in err.value.reason
+    assert "not the submission" in err.value.reason and "rnngrade pack check tiny" in err.value.reason
+    # the same pack without the bug grades: 2 of 5, the unreported key "not checked"
+    d.joinpath("checks.py").write_text(textwrap.dedent(GOOD))
+    monkeypatch.setattr("grader.packs._IMPORT_CACHE", {})
+    result = grade_submission(load_pack("tiny"), Submission("s", (student,)), worker=None, seed=1)
+    assert result.items[0].points == 2.0 and result.items[0].checks[1].observed.startswith("not checked")

@@ -75,6 +75,21 @@ def test_check_prints_the_rubric_with_hints(tmp_path):
     assert "sigmoid" in out.stdout  # the hint names the mistake
 
 
+def test_check_reads_the_answers_and_helpers_beside_the_file_and_a_folder(tmp_path):
+    """The messages tell students to put answers.md next to their code: a self-check on the
+    code file must read it (and a helper module it imports); a folder is one submission."""
+    folder = tmp_path / "me"
+    folder.mkdir()
+    main = REFERENCE.read_text().replace("import torch\n", "import torch\nfrom mytools import squash\n", 1)
+    folder.joinpath("lab7_inclass.py").write_text(main.replace("torch.tanh(W @ s_prev", "squash(W @ s_prev"))
+    folder.joinpath("mytools.py").write_text("import torch\n\ndef squash(x):\n    return torch.tanh(x)\n")
+    shutil.copy(REFERENCE.parent / "answers.md", folder / "answers.md")
+    for target in (folder / "lab7_inclass.py", folder):
+        out = rnngrade("check", "lab7-inclass", target, "--seed", "3")
+        assert out.returncode == 0, out.stderr
+        assert "auto 20/20" in out.stdout and "no answer found" not in out.stdout, out.stdout
+
+
 def test_gradescope_zip_has_the_autograder_layout(tmp_path):
     import zipfile
 
