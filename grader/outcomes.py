@@ -38,6 +38,12 @@ class Check:
         earned = max(0.0, min(float(earned), float(points)))
         return cls(name, earned >= points, earned, float(points), _text(expected), _text(observed), hint)
 
+    @property
+    def unreached(self) -> bool:
+        """A declared sub-check the check could not get to (shown with a neutral mark, not a
+        cross: the student's mistake is in the failed one before it)."""
+        return not self.passed and (self.skipped is not None or (self.observed or "").startswith("not checked: "))
+
     @classmethod
     def unchecked(cls, name: str, points: float, reason: str) -> "Check":
         return cls(name, False, 0.0, float(points), None, f"not checked: {reason}", None, reason)

@@ -69,7 +69,7 @@ def _item_block(item: ItemScore, width: int, paint) -> list[str]:
         if check.passed:
             continue  # the terminal stays short: passed checks are implied by the mark
         head, *rest = check_lines(check)
-        detail.append(paint("red", head))
+        detail.append(paint("yellow" if check.unreached else "red", head))
         detail.extend("    " + line for text in rest for line in text.splitlines())
     lines.extend("      " + line for text in detail for line in text.splitlines())
     return lines

@@ -16,7 +16,7 @@ UNCONFINED = ("WARNING: student code ran UNCONFINED (--sandbox none): it could r
 # a hostile or runaway submission must not turn a report into megabytes.
 TEXT_LIMIT = 2000
 
-PASS, FAIL = "✓", "✗"
+PASS, FAIL, SKIP = "✓", "✗", "–"
 
 
 def fmt_points(value: float | None) -> str:
@@ -46,7 +46,7 @@ def rubric_order(items: Iterable[ItemScore]) -> list[ItemScore]:
 
 def check_lines(check: Check) -> list[str]:
     """A check as readable lines: headline, then expected / observed / hint when present."""
-    mark = PASS if check.passed else FAIL
+    mark = PASS if check.passed else SKIP if check.unreached else FAIL
     lines = [f"{mark} {check.name} ({fmt_points(check.points)}/{fmt_points(check.max_points)})"]
     for label, value in (("expected", check.expected), ("observed", check.observed),
                          ("hint", check.hint)):

@@ -230,3 +230,21 @@ def test_student_column_with_status_is_sticky():
     row = html[html.index('<td class="who"><a href="bob/report.html">'):]
     row = row[:row.index("</td>")]
     assert '<span class="badge bad"' in row and ">error</span>" in row
+
+
+def test_a_sub_check_never_reached_is_neutral_not_a_second_failure():
+    """The student's mistake is the failed sub-check; the ones its failure kept the grader from
+    checking carry a neutral mark in the page and the terminal, with the reason."""
+    from dataclasses import replace
+
+    from grader import terminal
+
+    result = make_result()
+    forward = result.items[1]
+    checks = (forward.checks[0], Check.unchecked("logits", 2, "the state update was not reproduced"))
+    result = replace(result, items=(result.items[0], replace(forward, checks=checks)) + result.items[2:])
+    html = section(render_student_report(result), "forward")
+    assert html.count('class="check fail"') == 1 and html.count('class="check skip"') == 1
+    assert "not checked: the state update was not reproduced" in html
+    text = terminal.render(result, color=False)
+    assert "– logits (0/2)" in text and "✗ s_t values (0/3)" in text
