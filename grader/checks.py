@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from grader.outcomes import Check, StudentError
+from grader.outcomes import Check, StudentError, text_of
 from grader.protocol import Opaque
 from grader.sandbox import SandboxLost, StudentRaised
 
@@ -65,24 +65,18 @@ class Verdict:
     keys: tuple[str, ...] = ()
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else repr(value)
-
-
 def passed(key: str, *, expected: Any = None, observed: Any = None) -> Verdict:
-    return Verdict(key, 1.0, _text(expected), _text(observed))
+    return Verdict(key, 1.0, text_of(expected), text_of(observed))
 
 
 def failed(key: str, *, expected: Any = None, observed: Any = None, hint: str | None = None) -> Verdict:
-    return Verdict(key, 0.0, _text(expected), _text(observed), hint)
+    return Verdict(key, 0.0, text_of(expected), text_of(observed), hint)
 
 
 def partial(key: str, earned: float, *, expected: Any = None, observed: Any = None,
             hint: str | None = None) -> Verdict:
     """`earned` points out of the declared ones (0 .. declared; anything else is a pack bug)."""
-    return Verdict(key, 0.0, _text(expected), _text(observed), hint, points=float(earned))
+    return Verdict(key, 0.0, text_of(expected), text_of(observed), hint, points=float(earned))
 
 
 def not_checked(reason: str, *keys: str) -> Verdict:
@@ -93,7 +87,7 @@ def not_checked(reason: str, *keys: str) -> Verdict:
 def evidence(name: str, ok: bool, *, expected: Any = None, observed: Any = None,
              hint: str | None = None) -> Check:
     """A check worth no points, with its own title: evidence shown to the TA or student."""
-    return Check(str(name), bool(ok), 0.0, 0.0, _text(expected), _text(observed), None if ok else hint)
+    return Check(str(name), bool(ok), 0.0, 0.0, text_of(expected), text_of(observed), None if ok else hint)
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -238,8 +232,8 @@ def compare(name: str, observed: Any, expected: Any, *, rtol: float = 1e-5, atol
             if close(observed, variant, rtol=rtol, atol=atol):
                 hint = text
                 break
-    observed_text = fmt(as_array(observed) if isinstance(expected, np.ndarray) and as_array(observed) is not None
-                        else observed)
+    shown = as_array(observed) if isinstance(expected, np.ndarray) else None  # a list shown as the array it is
+    observed_text = fmt(observed if shown is None else shown)
     return Comparison(name, problem is None, problem, hint, fmt(expected),
                       observed_text if problem is None else f"{problem}\n{observed_text}")
 

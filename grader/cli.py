@@ -170,16 +170,9 @@ def cmd_pack(args) -> int:
     return cmd_pack_new(args)
 
 
-def pack_summary(pack) -> tuple[int, int]:
-    """(items, declared sub-checks) of a loaded pack."""
-    from grader.checks import declared
-
-    return len(pack.spec.items), sum(len(declared(fn)) for fn in pack.checks.values())
-
-
 def cmd_pack_check(args) -> int:
     """The load-time validation alone: every problem on its own line, exit 2; else one ok line."""
-    from grader.validate import pack_problems
+    from grader.validate import pack_problems, summary
 
     pack = load_pack(args.pack, validate=False)  # the rubric's own problems: PackError, exit 2 in main()
     problems = pack_problems(pack)
@@ -187,8 +180,7 @@ def cmd_pack_check(args) -> int:
         for line in problems:
             print(f"rnngrade: {args.pack}: {line}", file=sys.stderr)
         return 2
-    items, declared = pack_summary(pack)
-    print(f"ok: {args.pack} ({items} items, {declared} sub-checks)")
+    print(summary(pack))
     return 0
 
 
@@ -375,7 +367,7 @@ def _self_check_files(paths: list[Path], spec) -> list[Path] | str:
     """The files of one student's self-check, or why there are none. A folder is one
     submission, as `grade` reads it; given files bring the answers (.md, .txt, .pdf) and the
     helper modules they import from their own folder, as the messages tell students to put them."""
-    from grader.discover import GRADABLE, discover
+    from grader.discover import discover, gradable_files
     from grader.units import imported_helpers
 
     if len(paths) == 1 and paths[0].is_dir():
@@ -389,9 +381,8 @@ def _self_check_files(paths: list[Path], spec) -> list[Path] | str:
             return f"{path}: no such file" + (" (give a folder alone, or files)" if path.is_dir() else "")
     files = list(paths)
     folder = paths[0].resolve().parent
-    siblings = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in GRADABLE
-                      and not p.name.startswith(".") and p.name != "expected.json"
-                      and p.resolve() not in {f.resolve() for f in files})
+    given = {f.resolve() for f in files}
+    siblings = [p for p in gradable_files(folder) if p.resolve() not in given]
     answers = [p for p in siblings if p.suffix.lower() in {".md", ".txt", ".pdf"}]
     helpers = imported_helpers(files + [p for p in siblings if p.suffix == ".py"]) - set(files)
     return files + answers + sorted(h for h in helpers if h.parent.resolve() == folder)

@@ -58,21 +58,22 @@ def _discover_one(path: Path, spec: PackSpec) -> list[Submission]:
     return _from_folder(path, spec)
 
 
-def _gradable(folder: Path) -> list[Path]:
+def gradable_files(folder: Path) -> list[Path]:
+    """The files of a folder that can be part of a submission (code, answers), sorted."""
     return sorted(p for p in folder.iterdir()
                   if p.is_file() and p.suffix.lower() in GRADABLE and not p.name.startswith(".")
                   and p.name != "expected.json")
 
 
 def _from_folder(folder: Path, spec: PackSpec) -> list[Submission]:
-    files = _gradable(folder)
+    files = gradable_files(folder)
     subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith((".", "__")))
     code = [f for f in files if f.suffix in CODE]
     if code and _one_student(code, spec):
         return [Submission(_student_id(folder.name), tuple(files), str(folder))]
     found = [Submission(_student_id(f.stem), (f,), str(f)) for f in code]
     for sub in subdirs:
-        sub_files = _gradable(sub)
+        sub_files = gradable_files(sub)
         if any(f.suffix in CODE for f in sub_files):
             found.append(Submission(_student_id(sub.name), tuple(sub_files), str(sub)))
         elif any(p.is_dir() for p in sub.iterdir()):

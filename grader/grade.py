@@ -68,12 +68,14 @@ def _run_check(fn: Callable, ctx: Ctx) -> tuple[list, str | None]:
         return reported, exception_text(exc)
     except Exception as exc:  # a bug in the pack's check: the submission cannot be graded
         log.error("check %s failed:\n%s", ctx.item_id, traceback.format_exc())
-        ctx.faults.append(f"item {ctx.item_id}: {type(exc).__name__}: {exc}")
-        return reported, _pack_bug_text(exc)
+        return reported, _fault(ctx, f"{type(exc).__name__}: {exc}")
 
 
-def _pack_bug_text(exc: Exception) -> str:
-    return f"grader error while checking this item ({type(exc).__name__}: {exc}); tell your TA"
+def _fault(ctx: Ctx, what: str) -> str:
+    """A bug of the pack's own code met on this submission: recorded (the submission is then
+    not graded, _fault_reason) and written as the item's reason."""
+    ctx.faults.append(f"item {ctx.item_id}: {what}")
+    return f"grader error while checking this item ({what}); tell your TA"
 
 
 def _fault_reason(pack: Pack, faults: list[str]) -> str:
@@ -92,8 +94,7 @@ def _item_checks(fn: Callable, ctx: Ctx) -> tuple[list[Check], str | None]:
         return score.resolve(table, reported, reason=reason), reason
     except score.PackBug as exc:
         log.error("check %s: %s", ctx.item_id, exc)
-        ctx.faults.append(f"item {ctx.item_id}: {exc}")
-        reason = _pack_bug_text(exc)
+        reason = _fault(ctx, str(exc))
         return score.resolve(table, [], reason=reason), reason
 
 

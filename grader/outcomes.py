@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["passed", "failed"]
+NOT_CHECKED = "not checked: "  # a declared sub-check's observation when it could not be checked
 RunStatus = Literal["ok", "error", "timeout", "memory", "exit", "crashed", "missing", "not-run"]
 
 
@@ -20,33 +21,31 @@ class Check:
     expected: str | None = None
     observed: str | None = None
     hint: str | None = None
-    # why a declared sub-check could not be checked (shown as "not checked: <reason>")
-    skipped: str | None = None
 
     @classmethod
     def ok(cls, name: str, points: float, *, expected: Any = None, observed: Any = None) -> "Check":
-        return cls(name, True, float(points), float(points), _text(expected), _text(observed), None)
+        return cls(name, True, float(points), float(points), text_of(expected), text_of(observed), None)
 
     @classmethod
     def failed(cls, name: str, points: float, *, expected: Any = None, observed: Any = None,
                hint: str | None = None) -> "Check":
-        return cls(name, False, 0.0, float(points), _text(expected), _text(observed), hint)
+        return cls(name, False, 0.0, float(points), text_of(expected), text_of(observed), hint)
 
     @classmethod
     def partial(cls, name: str, earned: float, points: float, *, expected: Any = None,
                 observed: Any = None, hint: str | None = None) -> "Check":
         earned = max(0.0, min(float(earned), float(points)))
-        return cls(name, earned >= points, earned, float(points), _text(expected), _text(observed), hint)
+        return cls(name, earned >= points, earned, float(points), text_of(expected), text_of(observed), hint)
 
     @property
     def unreached(self) -> bool:
         """A declared sub-check the check could not get to (shown with a neutral mark, not a
         cross: the student's mistake is in the failed one before it)."""
-        return not self.passed and (self.skipped is not None or (self.observed or "").startswith("not checked: "))
+        return not self.passed and (self.observed or "").startswith(NOT_CHECKED)
 
     @classmethod
     def unchecked(cls, name: str, points: float, reason: str) -> "Check":
-        return cls(name, False, 0.0, float(points), None, f"not checked: {reason}", None, reason)
+        return cls(name, False, 0.0, float(points), None, f"{NOT_CHECKED}{reason}", None)
 
     def to_json(self) -> dict:
         return {"name": self.name, "passed": self.passed, "points": self.points,
@@ -54,7 +53,7 @@ class Check:
                 "observed": self.observed, "hint": self.hint}
 
 
-def _text(value: Any) -> str | None:
+def text_of(value: Any) -> str | None:
     if value is None:
         return None
     return value if isinstance(value, str) else repr(value)

@@ -122,15 +122,22 @@ def pack_sources() -> list[PackSource]:
     return kept
 
 
+def _every_pack() -> list[tuple[str, Path, PackSource]]:
+    """(pack id, pack folder, where) for every pack in every source, in search order."""
+    every = []
+    for source in pack_sources():
+        if source.directory.is_dir():
+            for directory in sorted(source.directory.iterdir()):
+                if (directory / "rubric.toml").is_file():
+                    every.append((directory.name, directory, source))
+    return every
+
+
 def find_packs() -> dict[str, tuple[Path, PackSource]]:
     """pack id (its folder's name) -> (pack folder, where it was found); first found wins."""
     found: dict[str, tuple[Path, PackSource]] = {}
-    for source in pack_sources():
-        if not source.directory.is_dir():
-            continue
-        for directory in sorted(source.directory.iterdir()):
-            if (directory / "rubric.toml").is_file() and directory.name not in found:
-                found[directory.name] = (directory, source)
+    for pack_id, directory, source in _every_pack():
+        found.setdefault(pack_id, (directory, source))
     return found
 
 
@@ -141,13 +148,12 @@ def pack_source(pack_id: str) -> PackSource | None:
 
 def shadowed_packs() -> list[tuple[str, Path, PackSource]]:
     """Packs hidden by one of the same id found earlier: (id, hidden folder, its source)."""
-    winners = find_packs()
+    seen: set[str] = set()
     hidden = []
-    for source in pack_sources():
-        if source.directory.is_dir():
-            for directory in sorted(source.directory.iterdir()):
-                if (directory / "rubric.toml").is_file() and winners[directory.name][0] != directory:
-                    hidden.append((directory.name, directory, source))
+    for pack_id, directory, source in _every_pack():
+        if pack_id in seen:
+            hidden.append((pack_id, directory, source))
+        seen.add(pack_id)
     return hidden
 
 

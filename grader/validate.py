@@ -61,8 +61,10 @@ def validate(pack: Pack) -> Pack:
     return pack
 
 
+
 def summary(pack: Pack) -> str:
+    """The line `rnngrade pack check` prints for a pack without problems."""
     from grader.checks import declared
 
     subs = sum(len(declared(fn)) for fn in pack.checks.values())
-    return f"ok: {pack.spec.id} ({len(pack.spec.items)} items, {subs} declared sub-checks)"
+    return f"ok: {pack.spec.id} ({len(pack.spec.items)} items, {subs} sub-checks)"

@@ -146,3 +146,4 @@ def test_roster_and_canvas_from_the_command_line(tmp_path):
     assert canvas[0].startswith("Student,ID,SIS User ID,SIS Login ID,Section,")
     assert canvas[2].startswith("Carol Cole,,1003,carol@uni.edu,,")
     assert (tmp_path / "o" / "similarity.csv").read_text().startswith("student_a,student_b,score")
+
