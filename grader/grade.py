@@ -21,7 +21,7 @@ from grader.context import Ctx, Memo, UnitMissing
 from grader.discover import Submission, discover
 from grader.load import NOT_A_NOTEBOOK, SourceUnit, answer_texts, extract_answer, load_units, support_files
 from grader.outcomes import BatchResult, Check, ItemScore, SubmissionResult
-from grader.packs import REPORT_CHECKS, Pack, load_pack, requirement_problems
+from grader.packs import REPORT_CHECKS, Pack, PackError, load_pack, requirement_problems
 from grader.sandbox import SandboxLost, StudentRaised, Worker, WorkerPool
 
 log = logging.getLogger("rnngrade")
@@ -209,6 +209,18 @@ def _hidden_paths(pack: Pack) -> list[str]:
 # -- a batch ---------------------------------------------------------------------------------
 
 
+def _refuse_pack_inside(pack: Pack, paths: Iterable[Path]) -> None:
+    """Packs are also found in the current checkout: a TA grading from inside a student's
+    folder would otherwise use a pack (checks.py, reference) the student brought along."""
+    pack_dir = pack.spec.dir.resolve()
+    for path in paths:
+        root = Path(path).resolve()
+        if root.is_dir() and pack_dir.is_relative_to(root):
+            raise PackError(f"the pack {pack.spec.id} was found in {pack_dir}, inside the submissions being "
+                            f"graded ({path}): a student could have put it there; grade from the course "
+                            "checkout or set RNNGRADE_HOME to it")
+
+
 def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: float | None = None,
                 data_dir: Path | None = None, manual: Path | None = None, mode: str = "budget",
                 seed: int | None = None, pool: WorkerPool | None = None, public_only: bool = False,
@@ -220,6 +232,7 @@ def grade_batch(*, pack_id: str, paths: list[Path], jobs: int = 1, timeout: floa
     from grader import manual as manual_mod
 
     pack = load_pack(pack_id)
+    _refuse_pack_inside(pack, paths)
     submissions, failures = discover([Path(p) for p in paths], pack.spec)
     ta_scores = {}
     if manual is not None:

@@ -147,3 +147,15 @@ def test_roster_and_canvas_from_the_command_line(tmp_path):
     assert canvas[2].startswith("Carol Cole,,1003,carol@uni.edu,,")
     assert (tmp_path / "o" / "similarity.csv").read_text().startswith("student_a,student_b,score")
 
+
+def test_a_pack_brought_inside_a_submission_is_refused(tmp_path):
+    """Packs are found in the current checkout too: a student folder holding its own
+    assignments/<pack> (lenient checks) and a pyproject.toml must not grade itself when a
+    TA runs rnngrade from inside it."""
+    student = tmp_path / "mallory"
+    shutil.copytree(ROOT / "assignments" / "lab7-inclass", student / "assignments" / "lab7-inclass")
+    (student / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    shutil.copy(REFERENCE, student / "lab7_inclass.py")
+    out = rnngrade("grade", "lab7-inclass", ".", "--out", tmp_path / "out", cwd=student)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "inside the submissions being graded" in out.stderr and not (tmp_path / "out").exists()
